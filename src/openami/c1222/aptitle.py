@@ -1,0 +1,73 @@
+"""C12.22 application-process titles (ApTitles): absolute OIDs or OIDs relative to a base.
+
+C12.22 relative titles hang under ``2.16.124.113620.1.22.0`` unless an application context says
+otherwise (c12-protocol-facts.md §1). Text form: ``2.16.124.113620.1.22.0.123.4`` or ``.123.4``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from openami.c1222.ber import decode_oid_arcs, encode_oid_arcs
+from openami.errors import LocalProtocolError
+
+__all__ = ["C1222_APPLICATION_CONTEXT", "C1222_BASE", "ApTitle"]
+
+
+@dataclass(frozen=True, slots=True)
+class ApTitle:
+    """An ApTitle: ``arcs`` and whether they are relative to a base OID."""
+
+    arcs: tuple[int, ...]
+    relative: bool = False
+
+    def __post_init__(self) -> None:
+        encode_oid_arcs(self.arcs, relative=self.relative)  # validates the arcs
+
+    @classmethod
+    def parse(cls, text: str) -> ApTitle:
+        """``"2.16.124.113620.1.22.0.5"`` (absolute) or ``".123.4"`` (relative)."""
+        relative = text.startswith(".")
+        body = text[1:] if relative else text
+        try:
+            arcs = tuple(int(part) for part in body.split("."))
+        except ValueError:
+            raise LocalProtocolError(f"ApTitle {text!r}: expected dotted decimal arcs like .123.4") from None
+        return cls(arcs, relative)
+
+    @classmethod
+    def from_content(cls, content: bytes | bytearray | memoryview, *, relative: bool) -> ApTitle:
+        """From OID / RELATIVE-OID content octets (raises `RemoteProtocolError` if malformed)."""
+        return cls(decode_oid_arcs(content, relative=relative), relative)
+
+    def content(self) -> bytes:
+        """OID or RELATIVE-OID content octets (no tag, no length)."""
+        return encode_oid_arcs(self.arcs, relative=self.relative)
+
+    def absolute(self, base: ApTitle | None = None) -> ApTitle:
+        """This title in absolute form: relative arcs appended to ``base`` (default `C1222_BASE`)."""
+        if not self.relative:
+            return self
+        root = base if base is not None else C1222_BASE
+        return ApTitle(root.arcs + self.arcs, False)
+
+    def relative_to(self, base: ApTitle | None = None) -> ApTitle | None:
+        """This title relative to ``base`` if it lies under it, else None."""
+        root = base if base is not None else C1222_BASE
+        if self.relative:
+            return self
+        n = len(root.arcs)
+        if len(self.arcs) > n and self.arcs[:n] == root.arcs:
+            return ApTitle(self.arcs[n:], True)
+        return None
+
+    def __str__(self) -> str:
+        text = ".".join(str(a) for a in self.arcs)
+        return "." + text if self.relative else text
+
+
+C1222_APPLICATION_CONTEXT = ApTitle((2, 16, 124, 113620, 1, 22))
+"""The C12.22 application context OID (``06 07 60 7C 86 F7 54 01 16``)."""
+
+C1222_BASE = ApTitle((2, 16, 124, 113620, 1, 22, 0))
+"""The base of relative ApTitles (content ``60 7C 86 F7 54 01 16 00``)."""
