@@ -33,7 +33,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
 import numpy.typing as npt
 
 from openami.c1219.formats import Formats
@@ -81,7 +80,7 @@ class ScaledIntCodec(IntCodec):
         return super().encode(int(scaled))
 
     def from_array(self, column: npt.NDArray[Any]) -> list[Any]:
-        return [Decimal(v).scaleb(-self.SCALE) for v in column.astype(np.int64).tolist()]
+        return [Decimal(v).scaleb(-self.SCALE) for v in super().from_array(column)]
 
 
 def ni_codec(code: int, formats: Formats) -> Codec:

@@ -247,6 +247,7 @@ class CharsCodec(Codec):
     """``size`` octets of characters in ST0 CHAR_FORMAT (UTF-16/32 in DATA_ORDER, no byte-order mark).
 
     The string keeps its padding so re-encoding is exact; shorter strings are blank-padded on encode.
+    When ``size`` is not a whole number of UTF-16/32 code units, the odd trailing octets are zero.
     """
 
     def __init__(self, size: int, formats: Formats) -> None:
@@ -259,13 +260,15 @@ class CharsCodec(Codec):
             width = "16" if fmt == CharFormat.UTF_16 else "32"
             self._codec = f"utf-{width}-{'le' if formats.byteorder == 'little' else 'be'}"
         self._pad = " ".encode(self._codec)
-        if size % len(self._pad):
-            raise LocalProtocolError(f"{self.type_name} is not a whole number of {self._codec} units")
+        self.text_size = size - size % len(self._pad)
+        self._tail = bytes(size - self.text_size)
 
     def decode(self, buf: Buffer, offset: int) -> str:
         chunk = bytes(buf[offset : offset + self.size])
+        if chunk[self.text_size :] != self._tail:
+            raise RemoteProtocolError(f"{self.type_name}: octets after the last {self._codec} unit must be 0")
         try:
-            return chunk.decode(self._codec)
+            return chunk[: self.text_size].decode(self._codec)
         except UnicodeDecodeError as exc:
             raise RemoteProtocolError(f"{self.type_name}: not valid {self._codec}: {exc.reason}") from None
 
@@ -276,9 +279,9 @@ class CharsCodec(Codec):
             data = value.encode(self._codec)
         except UnicodeEncodeError:
             raise LocalProtocolError(f"{value!r} cannot be written in {self._codec}") from None
-        if len(data) > self.size:
-            raise LocalProtocolError(f"{value!r} is {len(data)} octets, {self.type_name} holds {self.size}")
-        return data + self._pad * ((self.size - len(data)) // len(self._pad))
+        if len(data) > self.text_size:
+            raise LocalProtocolError(f"{value!r} is {len(data)} octets, {self.type_name} holds {self.text_size}")
+        return data + self._pad * ((self.text_size - len(data)) // len(self._pad)) + self._tail
 
 
 class BinaryCodec(Codec):
