@@ -18,6 +18,14 @@ app = typer.Typer(
 app.add_typer(table_app, name="table")
 
 
+@app.command()
+def demo() -> None:
+    """Run the main job (for now: a tour of the C12.19 table engine on a real meter's ST0)."""
+    from openami.cli.demo import run_demo
+
+    run_demo()
+
+
 def main() -> None:
     """Console entry point."""
     app()
