@@ -1,0 +1,531 @@
+"""The C12.22 message: an ACSE APDU ``60 L <elements>`` (BER), c12-protocol-facts.md §1.
+
+Elements, in this order (ASN.1 SEQUENCE order = increasing context tag number; checked against
+Wireshark's ``asn1/c1222/c1222.asn`` and INL's icsnpp-c1222 parser):
+
+=====  ==============================  ===============================================================
+tag    element                         content
+=====  ==============================  ===============================================================
+A1     application context (aSO)       ``06 L <OID>``
+A2     called AP title                 ``06 L <OID>`` (absolute) or ``80 L <RELATIVE-OID>`` (relative)
+A4     called AP invocation id         ``02 L <INTEGER>``; a response echoes the request's A8 here
+A6     calling AP title                as A2
+A7     calling AE qualifier            ``02 L <INTEGER>``: bit0 TEST, bit1 URGENT, bit2 NOTIFICATION
+A8     calling AP invocation id        ``02 L <INTEGER>`` (mandatory in the standard; see below)
+8B     mechanism name                  IMPLICIT OID content octets (kept as bytes)
+AC     calling authentication value    ``A2 L [02 L <indirect-ref>] <encoding>`` with <encoding>:
+                                       C12.22 ``A0 L A1 L [80 01 <key-id>] [81 04 <iv>]``,
+                                       C12.21 ``A0 L A0 L (80|81|82) L <data>``,
+                                       octet-aligned ``81 L <data>``
+BE     user information (EXTERNAL)     ``28 L [02 L <indirect-ref>] 81 L <EPSEM>``
+=====  ==============================  ===============================================================
+
+Decisions (documented here because the standard text is not public):
+
+- **Order.** Elements must come in increasing tag-number order, each at most once (a SEQUENCE);
+  anything else raises `RemoteProtocolError`.
+- **Unknown elements** (other context-class tags such as A3 called AE qualifier, A5, A9, 8A, BD —
+  ACSE elements C12.22 does not use; Wireshark's dissector knows none of them) are *kept* as
+  `UnknownElement` and re-encoded in their place, so a relay forwards them intact. They are not
+  part of the canonified cleartext, hence not authenticated. Non-context tags raise.
+- **Integers** (invocation ids, AE qualifier) are read as *unsigned* big-endian, as devices use them
+  (counters, bit sets; MeteringSDK does the same), 1..16 content octets. We encode the shortest
+  two's-complement form (a leading ``00`` when the top bit is set).
+- **A8 and A1..AC are optional** at this layer; BE is required. Whether a message lacking A8 (or A4
+  in a response) is acceptable is the association layer's decision.
+- **Byte-exact re-encoding.** A decoded `Message` remembers its wire bytes (private, not compared,
+  dropped by `dataclasses.replace`), so ``encode_message(decode_message(b)[0]) == b`` even with
+  non-minimal BER lengths; a built or modified message is encoded with shortest lengths.
+  `Message.elements` gives each element's TLV as on the wire (the canonified cleartext needs them).
+
+TCP carries no framing beyond the APDU's own tag and length: `message_length` and `MessageSplitter`
+cut a byte stream into APDUs; `IncompleteMessageError` tells "need more bytes" from "malformed".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import IntEnum, IntFlag
+from typing import Any
+
+from openami.c1222.aptitle import ApTitle
+from openami.c1222.ber import (
+    MAX_LENGTH_OCTETS,
+    decode_integer,
+    encode_integer,
+    encode_length,
+    encode_tlv,
+    read_tlv,
+)
+from openami.errors import LocalProtocolError, RemoteProtocolError
+
+__all__ = [
+    "APDU_TAG",
+    "AeQualifier",
+    "AuthValue",
+    "C1221Auth",
+    "C1221AuthKind",
+    "C1222Auth",
+    "IncompleteMessageError",
+    "Message",
+    "MessageSplitter",
+    "OctetAlignedAuth",
+    "Tag",
+    "UnknownElement",
+    "decode_message",
+    "encode_message",
+    "message_length",
+]
+
+APDU_TAG = 0x60
+"""[APPLICATION 0] constructed: the first octet of every C12.22 message."""
+
+_MAX_INT_OCTETS = 16
+
+
+class Tag(IntEnum):
+    """The tag octets of the C12.22 ACSE elements."""
+
+    APPLICATION_CONTEXT = 0xA1
+    CALLED_AP_TITLE = 0xA2
+    CALLED_AP_INVOCATION_ID = 0xA4
+    CALLING_AP_TITLE = 0xA6
+    CALLING_AE_QUALIFIER = 0xA7
+    CALLING_AP_INVOCATION_ID = 0xA8
+    MECHANISM_NAME = 0x8B
+    CALLING_AUTHENTICATION_VALUE = 0xAC
+    USER_INFORMATION = 0xBE
+
+
+_KNOWN = {t & 0x1F: t for t in Tag}
+
+
+class AeQualifier(IntFlag):
+    """Calling AE qualifier (A7) bits; other bits are kept as they are."""
+
+    TEST = 0x01
+    URGENT = 0x02
+    NOTIFICATION = 0x04
+
+
+class C1221AuthKind(IntEnum):
+    """The C12.21 authentication value choice: context tag 80, 81 or 82 inside ``A0 L``."""
+
+    IDENTIFICATION = 0
+    REQUEST = 1
+    RESPONSE = 2
+
+
+def _check_ref(ref: int | None) -> None:
+    if ref is not None and (not isinstance(ref, int) or not -(1 << 127) <= ref < 1 << 127):
+        raise LocalProtocolError(f"indirect reference must be a 16-octet INTEGER or None, got {ref!r}")
+
+
+def _check_uint(name: str, value: int | None) -> None:
+    if value is not None and (not isinstance(value, int) or not 0 <= value < 1 << 127):
+        raise LocalProtocolError(f"{name} must be an int in 0..2**127-1 (16 octets), got {value!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class C1222Auth:
+    """C12.22 authentication value: ``key_id`` (0..255) and ``iv`` (4 bytes), each optional in BER."""
+
+    key_id: int | None = None
+    iv: bytes | None = None
+    indirect_reference: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.key_id is not None and not 0 <= self.key_id <= 0xFF:
+            raise LocalProtocolError(f"key id must be 0..255, got {self.key_id}")
+        if self.iv is not None and (not isinstance(self.iv, bytes) or len(self.iv) != 4):
+            raise LocalProtocolError(f"IV must be 4 bytes, got {self.iv!r}")
+        _check_ref(self.indirect_reference)
+
+
+@dataclass(frozen=True, kw_only=True)
+class C1221Auth:
+    """C12.21 authentication value (identification, request or response octets)."""
+
+    kind: C1221AuthKind
+    data: bytes
+    indirect_reference: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", C1221AuthKind(self.kind))
+        _check_ref(self.indirect_reference)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OctetAlignedAuth:
+    """Octet-aligned authentication value: opaque octets."""
+
+    data: bytes
+    indirect_reference: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_ref(self.indirect_reference)
+
+
+AuthValue = C1222Auth | C1221Auth | OctetAlignedAuth
+
+
+@dataclass(frozen=True)
+class UnknownElement:
+    """An element C12.22 does not define, kept verbatim: ``tag`` octet and content octets."""
+
+    tag: int
+    content: bytes
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.tag <= 0xFF or self.tag & 0xC0 != 0x80 or self.tag & 0x1F == 0x1F:
+            raise LocalProtocolError(f"unknown element tag 0x{self.tag:X} is not a one-octet context tag")
+        if self.tag & 0x1F in _KNOWN:
+            raise LocalProtocolError(f"tag 0x{self.tag:02X} is a C12.22 element, not an unknown one")
+
+
+class IncompleteMessageError(RemoteProtocolError):
+    """The bytes end before the APDU does: on TCP wait for more, on UDP the datagram is bad."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Message:
+    """One C12.22 message (ACSE APDU). ``user_information`` is the EPSEM octets (MAC included).
+
+    Integers are non-negative (at most 16 octets). ``extra`` holds unknown elements, kept sorted by
+    tag number (their place on the wire).
+    """
+
+    application_context: ApTitle | None = None
+    called: ApTitle | None = None
+    called_invocation_id: int | None = None
+    calling: ApTitle | None = None
+    calling_ae_qualifier: AeQualifier | None = None
+    calling_invocation_id: int | None = None
+    mechanism: bytes | None = None
+    auth: AuthValue | None = None
+    user_information: bytes
+    user_information_indirect_ref: int | None = None
+    extra: tuple[UnknownElement, ...] = ()
+    # (tag octet, TLV as received) per element, and the whole APDU; only set by the decoder.
+    _wire: tuple[tuple[tuple[int, bytes], ...], bytes] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        if self.application_context is not None and self.application_context.relative:
+            raise LocalProtocolError("the application context must be an absolute OID")
+        for name in ("called_invocation_id", "calling_invocation_id", "calling_ae_qualifier"):
+            _check_uint(name, getattr(self, name))
+        if self.calling_ae_qualifier is not None:
+            object.__setattr__(self, "calling_ae_qualifier", AeQualifier(self.calling_ae_qualifier))
+        if not isinstance(self.user_information, bytes) or not self.user_information:
+            raise LocalProtocolError("user information (the EPSEM) must be non-empty bytes")
+        _check_ref(self.user_information_indirect_ref)
+        extra = tuple(sorted(self.extra, key=lambda e: e.tag & 0x1F))
+        if len({e.tag & 0x1F for e in extra}) != len(extra):
+            raise LocalProtocolError("two unknown elements share a tag number")
+        object.__setattr__(self, "extra", extra)
+
+    def elements(self) -> tuple[tuple[int, bytes], ...]:
+        """``(tag octet, TLV bytes)`` of every element in order: as received, or shortest-form."""
+        if self._wire is not None:
+            return self._wire[0]
+        return tuple(_encode_elements(self))
+
+    def element(self, tag: int) -> bytes | None:
+        """The TLV of the element with tag octet ``tag`` (see `elements`), or None if absent."""
+        for t, tlv in self.elements():
+            if t == tag:
+                return tlv
+        return None
+
+    def user_information_header(self) -> bytes:
+        """``BE L 28 L [02 L ref] 81 L <EPSEM control>``: BE through the control byte, as encoded."""
+        tlv = self.element(Tag.USER_INFORMATION)
+        assert tlv is not None  # BE is always present
+        return tlv[: len(tlv) - len(self.user_information) + 1]
+
+    def encode(self) -> bytes:
+        """The APDU bytes (same as `encode_message`)."""
+        return encode_message(self)
+
+    @classmethod
+    def decode(cls, data: bytes | bytearray | memoryview) -> Message:
+        """Decode exactly one APDU; trailing bytes raise `RemoteProtocolError`."""
+        message, used = decode_message(data)
+        if used != len(data):
+            raise RemoteProtocolError(f"{len(data) - used} bytes after the C12.22 APDU")
+        return message
+
+
+# ----------------------------------------------------------------------------------------- encoding
+
+
+def _int_content(value: int) -> bytes:
+    return encode_integer(value)
+
+
+def _title_tlv(tag: int, title: ApTitle) -> bytes:
+    inner = encode_tlv(0x80 if title.relative else 0x06, title.content())
+    return encode_tlv(tag, inner)
+
+
+def _auth_content(auth: AuthValue) -> bytes:
+    """Content of the AC element: ``A2 L [02 L ref] <encoding>``."""
+    if isinstance(auth, C1222Auth):
+        body = b""
+        if auth.key_id is not None:
+            body += encode_tlv(0x80, bytes((auth.key_id,)))
+        if auth.iv is not None:
+            body += encode_tlv(0x81, auth.iv)
+        encoding = encode_tlv(0xA0, encode_tlv(0xA1, body))
+    elif isinstance(auth, C1221Auth):
+        encoding = encode_tlv(0xA0, encode_tlv(0xA0, encode_tlv(0x80 | auth.kind, auth.data)))
+    else:
+        encoding = encode_tlv(0x81, auth.data)
+    ref = b"" if auth.indirect_reference is None else encode_tlv(0x02, _int_content(auth.indirect_reference))
+    return encode_tlv(0xA2, ref + encoding)
+
+
+def _encode_elements(m: Message) -> Iterator[tuple[int, bytes]]:
+    known: list[tuple[int, bytes]] = []
+    if m.application_context is not None:
+        known.append((Tag.APPLICATION_CONTEXT, _title_tlv(0xA1, m.application_context)))
+    if m.called is not None:
+        known.append((Tag.CALLED_AP_TITLE, _title_tlv(0xA2, m.called)))
+    for tag, value in (
+        (Tag.CALLED_AP_INVOCATION_ID, m.called_invocation_id),
+        (Tag.CALLING_AE_QUALIFIER, None if m.calling_ae_qualifier is None else int(m.calling_ae_qualifier)),
+        (Tag.CALLING_AP_INVOCATION_ID, m.calling_invocation_id),
+    ):
+        if value is not None:
+            known.append((tag, encode_tlv(tag, encode_tlv(0x02, _int_content(value)))))
+    if m.calling is not None:
+        known.append((Tag.CALLING_AP_TITLE, _title_tlv(0xA6, m.calling)))
+    if m.mechanism is not None:
+        known.append((Tag.MECHANISM_NAME, encode_tlv(0x8B, m.mechanism)))
+    if m.auth is not None:
+        known.append((Tag.CALLING_AUTHENTICATION_VALUE, encode_tlv(0xAC, _auth_content(m.auth))))
+    ref = m.user_information_indirect_ref
+    external = b"" if ref is None else encode_tlv(0x02, _int_content(ref))
+    external += encode_tlv(0x81, m.user_information)
+    known.append((Tag.USER_INFORMATION, encode_tlv(0xBE, encode_tlv(0x28, external))))
+    known += [(e.tag, encode_tlv(e.tag, e.content)) for e in m.extra]
+    return iter(sorted(known, key=lambda item: item[0] & 0x1F))
+
+
+def encode_message(message: Message) -> bytes:
+    """The APDU ``60 L <elements>``: the received bytes for a decoded message, else shortest form."""
+    if message._wire is not None:
+        return message._wire[1]
+    body = b"".join(tlv for _, tlv in _encode_elements(message))
+    return bytes((APDU_TAG,)) + encode_length(len(body)) + body
+
+
+# ----------------------------------------------------------------------------------------- decoding
+
+Buf = bytes | bytearray | memoryview
+
+
+def message_length(buf: Buf) -> int | None:
+    """Total size (tag + length + content octets) of the APDU starting ``buf``, or None if ``buf`` is
+    too short to tell. Raises `RemoteProtocolError` if ``buf`` cannot start a C12.22 APDU."""
+    if len(buf) == 0:
+        return None
+    if buf[0] != APDU_TAG:
+        raise RemoteProtocolError(f"C12.22 APDU must start with 0x60, got 0x{buf[0]:02X}")
+    if len(buf) < 2:
+        return None
+    first = buf[1]
+    if first < 0x80:
+        return 2 + first
+    count = first & 0x7F
+    if count == 0:
+        raise RemoteProtocolError("indefinite BER length (0x80) is not allowed in C12.22")
+    if count > MAX_LENGTH_OCTETS:
+        raise RemoteProtocolError(f"APDU length with {count} length octets (at most {MAX_LENGTH_OCTETS})")
+    if len(buf) < 2 + count:
+        return None
+    return 2 + count + int.from_bytes(bytes(buf[2 : 2 + count]), "big")
+
+
+def _only_tlv(buf: bytes, tag: int, what: str) -> bytes:
+    """``buf`` must be exactly one TLV with tag octet ``tag``; returns its content."""
+    if not buf or buf[0] != tag:
+        got = f"0x{buf[0]:02X}" if buf else "nothing"
+        raise RemoteProtocolError(f"{what}: expected tag 0x{tag:02X}, got {got}")
+    _, start, end = read_tlv(buf, 0)
+    if end != len(buf):
+        raise RemoteProtocolError(f"{what}: {len(buf) - end} unexpected bytes after the value")
+    return buf[start:end]
+
+
+def _uint(content: bytes, what: str) -> int:
+    if not 1 <= len(content) <= _MAX_INT_OCTETS:
+        raise RemoteProtocolError(f"{what}: INTEGER of {len(content)} octets (1..{_MAX_INT_OCTETS})")
+    return int.from_bytes(content, "big")
+
+
+def _title(content: bytes, what: str, *, absolute_only: bool = False) -> ApTitle:
+    if not content or content[0] not in ((0x06,) if absolute_only else (0x06, 0x80)):
+        raise RemoteProtocolError(f"{what}: expected 06 (absolute) or 80 (relative) title form")
+    relative = content[0] == 0x80
+    oid = _only_tlv(content, content[0], what)
+    try:
+        return ApTitle.from_content(oid, relative=relative)
+    except LocalProtocolError as exc:  # arcs ApTitle refuses
+        raise RemoteProtocolError(f"{what}: {exc}") from None
+
+
+def _indirect(content: bytes, pos: int) -> tuple[int | None, int]:
+    """An optional ``02 L INTEGER`` at ``pos``; returns (value or None, position after it)."""
+    if pos < len(content) and content[pos] == 0x02:
+        _, start, end = read_tlv(content, pos)
+        return decode_integer(content[start:end]), end
+    return None, pos
+
+
+def _auth(content: bytes) -> AuthValue:
+    what = "calling authentication value"
+    inner = _only_tlv(content, 0xA2, what)
+    ref, pos = _indirect(inner, 0)
+    encoding = inner[pos:]
+    if encoding[:1] == b"\x81":
+        return OctetAlignedAuth(data=_only_tlv(encoding, 0x81, what), indirect_reference=ref)
+    single = _only_tlv(encoding, 0xA0, what)
+    if single[:1] == b"\xa0":
+        choice = _only_tlv(single, 0xA0, what + " (C12.21)")
+        if not choice or choice[0] not in (0x80, 0x81, 0x82):
+            raise RemoteProtocolError(f"{what}: C12.21 form needs tag 80, 81 or 82")
+        data = _only_tlv(choice, choice[0], what)
+        return C1221Auth(kind=C1221AuthKind(choice[0] & 0x03), data=data, indirect_reference=ref)
+    seq = _only_tlv(single, 0xA1, what + " (C12.22)")
+    key_id: int | None = None
+    iv: bytes | None = None
+    pos = 0
+    if seq[:1] == b"\x80":
+        _, start, pos = read_tlv(seq, 0)
+        if pos - start != 1:
+            raise RemoteProtocolError(f"{what}: key id must be 1 octet, got {pos - start}")
+        key_id = seq[start]
+    if pos < len(seq):
+        iv = _only_tlv(seq[pos:], 0x81, what + " IV")
+        if len(iv) != 4:
+            raise RemoteProtocolError(f"{what}: IV must be 4 octets, got {len(iv)}")
+    return C1222Auth(key_id=key_id, iv=iv, indirect_reference=ref)
+
+
+def _user_information(content: bytes) -> tuple[bytes, int | None]:
+    what = "user information"
+    external = _only_tlv(content, 0x28, what)
+    ref, pos = _indirect(external, 0)
+    epsem = _only_tlv(external[pos:], 0x81, what + " (octet-aligned EPSEM)")
+    if not epsem:
+        raise RemoteProtocolError("empty EPSEM: at least the control byte is needed")
+    return epsem, ref
+
+
+def decode_message(data: Buf) -> tuple[Message, int]:
+    """Decode the APDU at the start of ``data``; returns ``(message, bytes consumed)``.
+
+    Raises `IncompleteMessageError` if ``data`` ends before the APDU, `RemoteProtocolError` if it is
+    malformed. Bytes after the APDU are left alone (see `Message.decode` for a whole buffer).
+    """
+    total = message_length(data)
+    if total is None or total > len(data):
+        need = "more" if total is None else str(total)
+        raise IncompleteMessageError(f"incomplete C12.22 APDU: {len(data)} bytes, {need} needed")
+    apdu = bytes(data[:total])
+    pos = 2 if apdu[1] < 0x80 else 2 + (apdu[1] & 0x7F)
+    fields: dict[str, Any] = {}  # keyword arguments of Message, filled element by element
+    extra: list[UnknownElement] = []
+    raw: list[tuple[int, bytes]] = []
+    last = -1
+    while pos < total:
+        tag, start, end = read_tlv(apdu, pos)
+        content = apdu[start:end]
+        raw.append((tag, apdu[pos:end]))
+        pos = end
+        number = tag & 0x1F
+        if tag & 0xC0 != 0x80:
+            raise RemoteProtocolError(f"element tag 0x{tag:02X} is not context-specific")
+        if number <= last:
+            raise RemoteProtocolError(f"element 0x{tag:02X} repeated or out of order")
+        last = number
+        expected = _KNOWN.get(number)
+        if expected is None:
+            extra.append(UnknownElement(tag, content))
+            continue
+        if tag != expected:
+            raise RemoteProtocolError(f"element 0x{tag:02X}: expected tag 0x{expected:02X}")
+        name = Tag(tag).name.lower().replace("_", " ")
+        if tag == Tag.APPLICATION_CONTEXT:
+            fields["application_context"] = _title(content, name, absolute_only=True)
+        elif tag == Tag.CALLED_AP_TITLE:
+            fields["called"] = _title(content, name)
+        elif tag == Tag.CALLING_AP_TITLE:
+            fields["calling"] = _title(content, name)
+        elif tag == Tag.CALLED_AP_INVOCATION_ID:
+            fields["called_invocation_id"] = _uint(_only_tlv(content, 0x02, name), name)
+        elif tag == Tag.CALLING_AE_QUALIFIER:
+            fields["calling_ae_qualifier"] = AeQualifier(_uint(_only_tlv(content, 0x02, name), name))
+        elif tag == Tag.CALLING_AP_INVOCATION_ID:
+            fields["calling_invocation_id"] = _uint(_only_tlv(content, 0x02, name), name)
+        elif tag == Tag.MECHANISM_NAME:
+            fields["mechanism"] = content
+        elif tag == Tag.CALLING_AUTHENTICATION_VALUE:
+            fields["auth"] = _auth(content)
+        else:
+            fields["user_information"], fields["user_information_indirect_ref"] = _user_information(content)
+    if "user_information" not in fields:
+        raise RemoteProtocolError("C12.22 APDU without user information (BE)")
+    try:
+        message = Message(**fields, extra=tuple(extra))
+    except LocalProtocolError as exc:  # a value our own types refuse
+        raise RemoteProtocolError(str(exc)) from None
+    object.__setattr__(message, "_wire", (tuple(raw), apdu))
+    return message, total
+
+
+# ----------------------------------------------------------------------------------------- streams
+
+
+class MessageSplitter:
+    """Sans-IO framing of a TCP byte stream into whole APDUs.
+
+    ``feed(data)`` returns the complete APDUs now available (bytes, in order). When the stream cannot
+    go on — bytes that cannot start an APDU, or an APDU announced larger than ``max_size`` bytes (tag
+    and length included) — `feed` raises `RemoteProtocolError`: close the connection. APDUs completed
+    before the bad bytes are returned first; the error is raised by the next call (``feed(b"")``
+    re-checks). Apart from one incoming chunk, at most ``max_size`` bytes are buffered.
+    """
+
+    def __init__(self, max_size: int = 0x10000) -> None:
+        if max_size < 2:
+            raise LocalProtocolError(f"max_size must be >= 2, got {max_size}")
+        self.max_size = max_size
+        self._buf = bytearray()
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held that do not yet form a whole APDU."""
+        return len(self._buf)
+
+    def feed(self, data: Buf) -> list[bytes]:
+        """Add ``data``; return every APDU completed by it (see the class doc for errors)."""
+        self._buf += data
+        out: list[bytes] = []
+        while True:
+            try:
+                total = message_length(self._buf)
+                if total is not None and total > self.max_size:
+                    raise RemoteProtocolError(f"C12.22 APDU of {total} bytes exceeds the {self.max_size}-byte limit")
+            except RemoteProtocolError:
+                if out:
+                    return out
+                raise
+            if total is None or total > len(self._buf):
+                return out
+            out.append(bytes(self._buf[:total]))
+            del self._buf[:total]
