@@ -1,7 +1,7 @@
 """Date and time types for every ST0 TM_FORMAT.
 
 Layouts (sizes in octets; counters are UINT32 in DATA_ORDER; sources: the 2008 standard's TM_FORMAT
-text and field layouts as quoted by public readers and meter firmware — see docs/c1219-sources.md):
+text and field layouts as quoted by public readers and meter firmware — see docs/c1219.md):
 
 =========== ======================== ================================ ========================
 type        TM 1 (BCD) / TM 2 (UINT8) TM 3                             TM 4
