@@ -96,7 +96,7 @@ class TimeCodec(Codec):
         chunk = bytes(buf[offset : offset + self.size])
         try:
             return self._decode_fields(chunk) if self.discrete else self._decode_counter(chunk)
-        except ValueError:
+        except (ValueError, OverflowError):  # not a real date, or past year 9999
             return RawTime(chunk)
 
     def _decode_fields(self, chunk: bytes) -> Any:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from openami.c1219.schema import Table
-from openami.c1219.std import decade0, decade1
+from openami.c1219.std import decade0, decade1, decade2, decade4, decade5
 
 __all__ = ["STANDARD_TABLES", "table_by_name"]
 
-_MODULES = (decade0, decade1)
+_MODULES = (decade0, decade1, decade2, decade4, decade5)
 
 STANDARD_TABLES: dict[int, Table] = {t.number: t for module in _MODULES for t in module.TABLES}
 

@@ -105,7 +105,9 @@ REGS_RCD = Record(
             Bit("SELF_READ_SEQ_NBR_FLAG", 1, doc="SELF_READ_SEQ_NBR in ST26 entries"),
             Bit("DAILY_SELF_READ_FLAG", 2, doc="self read every day at 00:00"),
             Bit("WEEKLY_SELF_READ_FLAG", 3, doc="self read every Sunday at 00:00"),
-            Bit("SELF_READ_DEMAND_RESET", 4, 5, doc="0 none, 1 self read on demand reset, 2 reset on self read, 3 both"),
+            Bit(
+                "SELF_READ_DEMAND_RESET", 4, 5, doc="0 none, 1 self read on demand reset, 2 reset on self read, 3 both"
+            ),
         ),
     ),
     Field("NBR_SELF_READS", UINT8),
