@@ -18,7 +18,7 @@ from openami.errors import LocalProtocolError, ProtocolError, RemoteProtocolErro
 
 __all__ = ["CONFIG_TABLES", "config_from_tables", "decode_self_describing"]
 
-CONFIG_TABLES = (0, 11, 21, 41, 51, 61, 71, 111, 121)
+CONFIG_TABLES = (0, 11, 21, 41, 51, 61, 62, 71, 111, 121)
 """Tables whose values make up a device configuration, in the order they must be read."""
 
 

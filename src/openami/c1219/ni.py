@@ -67,6 +67,7 @@ class ScaledIntCodec(IntCodec):
     def __init__(self, formats: Formats) -> None:
         super().__init__(4, True, formats)
         self.type_name = "INT32_DEC4"
+        self.plain = False
 
     def decode(self, buf: Any, offset: int) -> Decimal:  # type: ignore[override]
         return Decimal(super().decode(buf, offset)).scaleb(-self.SCALE)

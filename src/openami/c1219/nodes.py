@@ -31,6 +31,8 @@ class Node(ABC):
     """One bound element type."""
 
     size: int
+    plain: bool = False
+    """True when `from_array` is exactly ``column.tolist()`` (native integers and floats, arrays of them)."""
 
     @abstractmethod
     def decode(self, buf: Buffer, offset: int) -> Any:
@@ -68,6 +70,7 @@ class ScalarNode(Node):
         self.codec = codec
         self.size = codec.size
         self._dtype = codec.dtype()
+        self.plain = codec.plain
 
     def decode(self, buf: Buffer, offset: int) -> Any:
         return self.codec.decode(buf, offset)
@@ -253,6 +256,7 @@ class ArrayNode(Node):
         self._elem_dtype = elem_dtype
         self._dtype = np.dtype((elem_dtype, (count,))) if elem_dtype is not None and count else None
         self._fast = elem_dtype is not None and count >= FAST_ARRAY_MIN
+        self.plain = element.plain
 
     def decode(self, buf: Buffer, offset: int) -> list[Any]:
         if self._fast:
@@ -273,6 +277,8 @@ class ArrayNode(Node):
         return self._dtype
 
     def from_array(self, column: npt.NDArray[Any]) -> list[Any]:
+        if self.plain:
+            return column.tolist()  # type: ignore[no-any-return]
         rows = column.shape[0]
         flat = self.element.from_array(column.reshape((rows * self.count, *column.shape[2:])))
         n = self.count
@@ -334,7 +340,13 @@ class RecordNode(Node):
     def from_array(self, column: npt.NDArray[Any]) -> list[Any]:
         names = [name for name, _ in self.fields]
         columns = [node.from_array(column[name]) for name, node in self.fields]
-        return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+        if len(names) == 1:
+            (n0,), (c0,) = names, columns
+            return [{n0: a} for a in c0]
+        if len(names) == 2:
+            (n0, n1), (c0, c1) = names, columns
+            return [{n0: a, n1: b} for a, b in zip(c0, c1)]  # noqa: B905 - columns have equal length
+        return [dict(zip(names, row)) for row in zip(*columns)]  # noqa: B905
 
     def to_json(self, value: Any) -> Any:
         return {name: self.by_name[name].to_json(v) for name, v in value.items()}

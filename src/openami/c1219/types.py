@@ -41,6 +41,8 @@ class Codec(ABC):
 
     size: int
     type_name: str
+    plain: bool = False
+    """True when `from_array` is exactly ``column.tolist()`` (lets arrays of it convert in one call)."""
 
     @abstractmethod
     def decode(self, buf: Buffer, offset: int) -> Any:
@@ -87,6 +89,7 @@ class IntCodec(Codec):
         else:
             self.lo, self.hi = -(self._sign - 1), self._sign - 1
         self._order = formats.numpy_order
+        self.plain = size in (1, 2, 4, 8) and (not signed or self.int_format == IntFormat.TWOS_COMPLEMENT)
 
     def decode(self, buf: Buffer, offset: int) -> int:
         raw = int.from_bytes(buf[offset : offset + self.size], self.byteorder)
@@ -182,6 +185,7 @@ class FloatCodec(Codec):
         self.type_name = f"FLOAT{size * 8}"
         self._struct = struct.Struct(f"{formats.numpy_order}{'f' if size == 4 else 'd'}")
         self._dtype = np.dtype(f"{formats.numpy_order}f{size}")
+        self.plain = True  # float32 .tolist() gives the same double as struct's unpack
 
     def decode(self, buf: Buffer, offset: int) -> float:
         return float(self._struct.unpack_from(buf, offset)[0])

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from openami.c1219.schema import Table
-from openami.c1219.std import decade0, decade1, decade2, decade4, decade5
+from openami.c1219.std import decade0, decade1, decade2, decade4, decade5, decade6, decade7, decade11, decade12
 
 __all__ = ["STANDARD_TABLES", "table_by_name"]
 
-_MODULES = (decade0, decade1, decade2, decade4, decade5)
+_MODULES = (decade0, decade1, decade2, decade4, decade5, decade6, decade7, decade11, decade12)
 
 STANDARD_TABLES: dict[int, Table] = {t.number: t for module in _MODULES for t in module.TABLES}
 

@@ -335,9 +335,7 @@ class ExtendedIntStatus:
         if not all(isinstance(c, int) and 0 <= c <= 15 for c in self.channels):
             raise LocalProtocolError(f"channel status codes are 0..15, got {self.channels!r}")
         octets = [0] * extended_status_size(len(self.channels))
-        octets[0] = (
-            self.dst << 4 | self.power_fail << 5 | self.clock_set_forward << 6 | self.clock_set_backward << 7
-        )
+        octets[0] = self.dst << 4 | self.power_fail << 5 | self.clock_set_forward << 6 | self.clock_set_backward << 7
         for i, code in enumerate(self.channels):
             index, shift = _nibble_place(i)
             octets[index] |= code << shift
