@@ -1,0 +1,86 @@
+"""Procedures: ST7 requests and ST8 responses as typed records, and typed procedure parameters.
+
+`records` holds the ST7/ST8 framing (`ProcedureRequest`, `ProcedureResponse`, `ResultCode`,
+`ResponseSelector`, `StandardProcedure`); `params` the parameter records of the standard procedures
+openami's meter runs, the registry `PROCEDURE_PARAMS` and `decode_params`.
+"""
+
+from __future__ import annotations
+
+from openami.c1219.procedures.params import (
+    PROCEDURE_PARAMS,
+    ActivateAllPendingTablesParams,
+    ActivateSpecificPendingTablesParams,
+    ChangeEndDeviceModeParams,
+    ClearAllPendingTablesParams,
+    ClearDataParams,
+    ClearMfgStatusFlagsParams,
+    ClearSpecificPendingTablesParams,
+    ClearStdStatusFlagsParams,
+    ColdStartParams,
+    DirectLoadControlParams,
+    EdMode,
+    LoadControlAction,
+    ModifyCreditParams,
+    NoParams,
+    PendingEventCode,
+    PendingEventParams,
+    ProcedureParams,
+    RemoteResetParams,
+    SaveConfigurationParams,
+    SetDateTimeParams,
+    StartLoadProfileParams,
+    StopLoadProfileParams,
+    TimeDateQual,
+    WarmStartParams,
+    decode_params,
+    params_of,
+)
+from openami.c1219.procedures.records import (
+    MAX_PROCEDURE,
+    ProcedureRequest,
+    ProcedureResponse,
+    ResponseSelector,
+    ResultCode,
+    StandardProcedure,
+    byte_order,
+)
+from openami.c1219.std.decade11 import CreditAction
+
+__all__ = [
+    "MAX_PROCEDURE",
+    "PROCEDURE_PARAMS",
+    "ActivateAllPendingTablesParams",
+    "ActivateSpecificPendingTablesParams",
+    "ChangeEndDeviceModeParams",
+    "ClearAllPendingTablesParams",
+    "ClearDataParams",
+    "ClearMfgStatusFlagsParams",
+    "ClearSpecificPendingTablesParams",
+    "ClearStdStatusFlagsParams",
+    "ColdStartParams",
+    "CreditAction",
+    "DirectLoadControlParams",
+    "EdMode",
+    "LoadControlAction",
+    "ModifyCreditParams",
+    "NoParams",
+    "PendingEventCode",
+    "PendingEventParams",
+    "ProcedureParams",
+    "ProcedureRequest",
+    "ProcedureResponse",
+    "RemoteResetParams",
+    "ResponseSelector",
+    "ResultCode",
+    "SaveConfigurationParams",
+    "SetDateTimeParams",
+    "StandardProcedure",
+    "StartLoadProfileParams",
+    "StopLoadProfileParams",
+    "TimeDateQual",
+    "WarmStartParams",
+    "byte_order",
+    "decode_params",
+    "params_of",
+]
