@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from openami.cli.c1222 import c1222_app
 from openami.cli.table import table_app
 
 __all__ = ["app", "main"]
@@ -16,6 +17,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(table_app, name="table")
+app.add_typer(c1222_app, name="c1222")
 
 
 @app.command()

@@ -17,6 +17,7 @@ from openami.c1219.layout import Layout, bind
 from openami.c1219.nodes import ArrayNode, Node, RecordNode
 from openami.c1219.schema import Table
 from openami.c1219.std import STANDARD_TABLES, table_by_name
+from openami.c1219.views import labelled_registers, register_units
 from openami.cli.common import console, fail, parse_hex, read_json_file
 from openami.errors import ProtocolError
 
@@ -45,7 +46,7 @@ def _table(number: str) -> Table:
         fail(f"--table {number}: unknown standard table; expected one of {known}")
 
 
-def _config(st0: str | None, config_file: Path | None) -> DeviceConfig:
+def _raw_tables(st0: str | None, config_file: Path | None) -> dict[int, bytes]:
     raw: dict[int, bytes] = {}
     if config_file is not None:
         data = read_json_file(config_file, "--config")
@@ -61,6 +62,10 @@ def _config(st0: str | None, config_file: Path | None) -> DeviceConfig:
             raw[number] = parse_hex(value, f"--config table {key}")
     if st0 is not None:
         raw[0] = parse_hex(st0, "--st0")
+    return raw
+
+
+def _config(raw: dict[int, bytes]) -> DeviceConfig:
     try:
         return config_from_tables(raw)
     except ProtocolError as exc:
@@ -89,7 +94,8 @@ def decode(
     """Decode one table's octets with the standard's field names."""
     definition = _table(table)
     data = parse_hex(hex_data, "--hex")
-    device = _config(st0, config)
+    raw = _raw_tables(st0, config)
+    device = _config(raw)
     try:
         if definition.number in SELF_DESCRIBING:
             value, layout = decode_self_describing(definition, data, device)
@@ -107,6 +113,27 @@ def decode(
     tree = Tree(f"[bold]{definition.label} {definition.name}[/] — {layout.size} octets")
     _render(tree, layout.root, jsonable)
     console.print(tree)
+    if definition.number in REGISTER_TABLES and "TOT_DATA_BLOCK" in value:
+        _print_register_units(value, raw, device)
+
+
+REGISTER_TABLES = {23, 24, 25, 26}
+
+
+def _print_register_units(value: dict[str, Any], raw: dict[int, bytes], device: DeviceConfig) -> None:
+    """The register values with their units, when the device's ST12, ST16 and ST22 were given."""
+    if not {12, 16, 22} <= raw.keys():
+        console.print("[dim]units: pass ST12, ST16 and ST22 in --config to label the registers[/]")
+        return
+    try:
+        st12, st16, st22 = (bind(STANDARD_TABLES[n], device).decode(raw[n]) for n in (12, 16, 22))
+        labelled = labelled_registers(value, register_units(st12, st16, st22))
+    except (ProtocolError, KeyError) as exc:
+        fail(f"units from ST12/ST16/ST22: {exc}")
+    view = RichTable("register", "value", "unit", title="Registers with their units (ST22 → ST16 → ST12)")
+    for item in labelled:
+        view.add_row(item.path, str(item.raw), str(item.unit) if item.unit else "")
+    console.print(view)
 
 
 def _render(tree: Tree, node: Node, value: Any) -> None:
@@ -114,7 +141,10 @@ def _render(tree: Tree, node: Node, value: Any) -> None:
         for name, item in value.items():
             child = node.by_name.get(name)
             unit = f" [dim]{node.units[name]}[/]" if name in node.units else ""
-            if child is not None and isinstance(child, RecordNode | ArrayNode) and item:
+            nested = isinstance(child, RecordNode) or (
+                isinstance(child, ArrayNode) and isinstance(child.element, RecordNode | ArrayNode)
+            )
+            if nested and item and child is not None:
                 _render(tree.add(f"[cyan]{name}[/]{unit}"), child, item)
             else:
                 tree.add(f"[cyan]{name}[/] = {item}{unit}")
@@ -138,7 +168,7 @@ def encode(
     data = read_json_file(json_file, "--json")
     if not isinstance(data, dict):
         fail("--json: expected a JSON object with the table's fields")
-    device = _config(st0, config)
+    device = _config(_raw_tables(st0, config))
     try:
         if definition.number in SELF_DESCRIBING:
             device = device.with_table(definition.name, data)
