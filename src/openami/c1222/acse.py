@@ -211,6 +211,8 @@ class Message:
     _wire: tuple[tuple[tuple[int, bytes], ...], bytes] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    # shortest-form element TLVs, computed once for a message built locally (it is immutable)
+    _encoded: tuple[tuple[int, bytes], ...] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.application_context is not None and self.application_context.relative:
@@ -231,7 +233,10 @@ class Message:
         """``(tag octet, TLV bytes)`` of every element in order: as received, or shortest-form."""
         if self._wire is not None:
             return self._wire[0]
-        return tuple(_encode_elements(self))
+        if self._encoded is None:
+            object.__setattr__(self, "_encoded", tuple(_encode_elements(self)))
+        assert self._encoded is not None
+        return self._encoded
 
     def element(self, tag: int) -> bytes | None:
         """The TLV of the element with tag octet ``tag`` (see `elements`), or None if absent."""
@@ -319,7 +324,7 @@ def encode_message(message: Message) -> bytes:
     """The APDU ``60 L <elements>``: the received bytes for a decoded message, else shortest form."""
     if message._wire is not None:
         return message._wire[1]
-    body = b"".join(tlv for _, tlv in _encode_elements(message))
+    body = b"".join(tlv for _, tlv in message.elements())
     return bytes((APDU_TAG,)) + encode_length(len(body)) + body
 
 
@@ -426,6 +431,9 @@ def _user_information(content: bytes) -> tuple[bytes, int | None]:
     return epsem, ref
 
 
+_ELEMENT_NAMES = {int(t): t.name.lower().replace("_", " ") for t in Tag}
+
+
 def decode_message(data: Buf) -> tuple[Message, int]:
     """Decode the APDU at the start of ``data``; returns ``(message, bytes consumed)``.
 
@@ -459,7 +467,7 @@ def decode_message(data: Buf) -> tuple[Message, int]:
             continue
         if tag != expected:
             raise RemoteProtocolError(f"element 0x{tag:02X}: expected tag 0x{expected:02X}")
-        name = Tag(tag).name.lower().replace("_", " ")
+        name = _ELEMENT_NAMES[tag]
         if tag == Tag.APPLICATION_CONTEXT:
             fields["application_context"] = _title(content, name, absolute_only=True)
         elif tag == Tag.CALLED_AP_TITLE:

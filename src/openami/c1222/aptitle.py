@@ -6,7 +6,7 @@ otherwise (c12-protocol-facts.md §1). Text form: ``2.16.124.113620.1.22.0.123.4
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from openami.c1222.ber import decode_oid_arcs, encode_oid_arcs
 from openami.errors import LocalProtocolError
@@ -20,9 +20,10 @@ class ApTitle:
 
     arcs: tuple[int, ...]
     relative: bool = False
+    _content: bytes = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        encode_oid_arcs(self.arcs, relative=self.relative)  # validates the arcs
+        object.__setattr__(self, "_content", encode_oid_arcs(self.arcs, relative=self.relative))  # validates
 
     @classmethod
     def parse(cls, text: str) -> ApTitle:
@@ -38,11 +39,21 @@ class ApTitle:
     @classmethod
     def from_content(cls, content: bytes | bytearray | memoryview, *, relative: bool) -> ApTitle:
         """From OID / RELATIVE-OID content octets (raises `RemoteProtocolError` if malformed)."""
-        return cls(decode_oid_arcs(content, relative=relative), relative)
+        arcs = decode_oid_arcs(content, relative=relative)
+        title = object.__new__(cls)
+        object.__setattr__(title, "arcs", arcs)
+        object.__setattr__(title, "relative", relative)
+        # the decoder refuses padded sub-identifiers, so the octets are the canonical encoding — except
+        # an absolute OID whose first sub-identifier folds arcs ApTitle would refuse: re-check those
+        if relative:
+            object.__setattr__(title, "_content", bytes(content))
+        else:
+            object.__setattr__(title, "_content", encode_oid_arcs(arcs, relative=False))
+        return title
 
     def content(self) -> bytes:
         """OID or RELATIVE-OID content octets (no tag, no length)."""
-        return encode_oid_arcs(self.arcs, relative=self.relative)
+        return self._content
 
     def absolute(self, base: ApTitle | None = None) -> ApTitle:
         """This title in absolute form: relative arcs appended to ``base`` (default `C1222_BASE`)."""

@@ -32,9 +32,9 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from openami.c1222.acse import C1222Auth, Message, Tag
+from openami.c1222.acse import APDU_TAG, C1222Auth, Message, Tag
 from openami.c1222.aptitle import C1222_BASE, ApTitle
-from openami.c1222.ber import encode_tlv
+from openami.c1222.ber import encode_length, encode_tlv
 from openami.c1222.eax import BadMacError, EaxPrime
 from openami.c1222.epsem import MAC_SIZE, EpsemControl, decode_epsem_body, split_epsem
 from openami.c1222.security import KeyStore, SecurityMode
@@ -182,7 +182,12 @@ def seal(
         sent, mac = body, eax.tag(n + body)
     else:
         sent, mac = eax.seal(n, body)
-    return dataclasses.replace(message, user_information=control.encode() + sent + mac).encode()
+    # The sealed EPSEM has the placeholder's length, so every other element is unchanged: swap BE only.
+    user_information = placeholder.user_information_header() + sent + mac
+    body = b"".join(
+        user_information if tag == Tag.USER_INFORMATION else tlv for tag, tlv in placeholder.elements()
+    )
+    return bytes((APDU_TAG,)) + encode_length(len(body)) + body
 
 
 def _cipher(keys: Keys | None, message: Message, key_id: int) -> EaxPrime:
