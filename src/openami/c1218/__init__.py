@@ -1,6 +1,8 @@
 """ANSI C12.18 optical-port data link, sans-IO: CRC-16/X-25, packets, and a client/server link endpoint.
 
 The link carries opaque PSEM payloads (encoded by `openami.c1222.services`); see `openami.c1218.link`.
+The PSEM session cores on top of it are `openami.c1218.client.PsemClient` (a reader) and
+`openami.c1218.server.PsemServer` (the meter side, with a table handler).
 """
 
 from __future__ import annotations
