@@ -1,6 +1,6 @@
 """ST12 unit-of-measure codes and `describe_uom` / `scale`.
 
-Expected values are written from the research notes (/tmp/c1219-research.md §4 and the ST12 part of §3,
+Expected values are written from the research notes (docs/c1219-sources.md §4 and the ST12 part of §3,
 which cite Aclara firmware ``uomIdCodes_t`` / ``timeBase_t`` / ``segmentation_t``, the Yukon head-end's
 ``MULTIPLIER_e`` and the Landis+Gyr firmware's 1997 ID_CODE list), not from the module under test.
 """

@@ -6,7 +6,7 @@ ST64–ST67 hold the blocks of interval data. The per-set parts of ST61–ST63 a
 whose data table (64 + set − 1) is in GEN_CONFIG_TBL.STD_TBLS_USED.
 
 Sources (see each table's ``source``): c12-protocol-facts.md §7 (ST61), and the research notes
-(/tmp/c1219-research.md §3) built on NIST n0mcli ``c1219.h`` (which quotes the C12.19-2008 table text
+(docs/c1219-sources.md §3) built on NIST n0mcli ``c1219.h`` (which quotes the C12.19-2008 table text
 for ST60–ST64), the Itron PSEM sources and the Yukon server's ST61/ST64 classes.
 
 Edition rule for LP_FLAGS bit 12 (an openami choice, following the research notes; medium confidence):
@@ -71,7 +71,7 @@ GEN = "GEN_CONFIG_TBL"
 ACT_LP = "ACT_LP_TBL"
 SETS = (1, 2, 3, 4)
 EDITION_1997 = f"{GEN}.STD_VERSION_NO < 2"
-_RESEARCH = "research notes /tmp/c1219-research.md §3 (NIST n0mcli c1219.h quoting the 2008 text; Itron PSEM)"
+_RESEARCH = "research notes (docs/c1219-sources.md) §3 (NIST n0mcli c1219.h quoting the 2008 text; Itron PSEM)"
 
 INT_FMT_CODES: dict[int, str] = {
     1: "UINT8",

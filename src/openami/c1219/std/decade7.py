@@ -5,7 +5,7 @@ tables and procedures each log monitors, ST74/ST76 hold the logs (a header givin
 fixed array of entries; LAST_ENTRY_ELEMENT and the ORDER/LIST_TYPE flags say where the newest is).
 
 Sources: c12-protocol-facts.md §7 (ST71, ST74) and §8 (event codes 0–76, names also as in termineter's
-``c1219/data.py``); the research notes (/tmp/c1219-research.md §3) from termineter ``access/log.py``,
+``c1219/data.py``); the research notes (docs/c1219-sources.md §3) from termineter ``access/log.py``,
 Itron PSEM ``StdTable71/76``, Aclara ``stdTbl76_t`` and an Elster-based reader (ST73 field order).
 
 Edition rule for ST70/ST71 (an openami choice following termineter and Itron, which read the extra
@@ -37,6 +37,7 @@ from openami.c1219.schema import (
     SetOf,
     Table,
 )
+from openami.c1219.std.decade0 import TABLE_IDB_BFLD
 
 __all__ = [
     "ACT_LOG_TBL",
@@ -54,7 +55,7 @@ __all__ = [
 
 GEN = "GEN_CONFIG_TBL"
 ACT_LOG = "ACT_LOG_TBL"
-_RESEARCH = "research notes /tmp/c1219-research.md §3"
+_RESEARCH = "research notes (docs/c1219-sources.md) §3"
 
 # -- ST70 / ST71 ---------------------------------------------------------------------------------------
 LOG_FLAGS_BFLD = BitField(
@@ -132,13 +133,7 @@ EVENT_LOG_CTRL_TBL = Table(
 )
 
 # -- ST74 / ST76 -------------------------------------------------------------------------------------
-TABLE_IDB_BFLD = BitField(
-    UINT16,
-    Bit("TBL_PROC_NBR", 0, 10, doc="event code (table or procedure number elsewhere)"),
-    Bit("STD_VS_MFG_FLAG", 11, doc="true: manufacturer-defined"),
-    Bit("SELECTOR", 12, 15),
-)
-"""TABLE_IDB_BFLD (UINT16): in the logs, TBL_PROC_NBR is the event code (see `EVENT_CODES`)."""
+# TABLE_IDB_BFLD (decade 0): in the logs, TBL_PROC_NBR is the event code (see `EVENT_CODES`).
 
 LIST_FLAGS_BFLD = BitField(
     UINT8,
