@@ -50,6 +50,7 @@ import numpy as np
 import numpy.typing as npt
 
 from openami.channel.errors import ChannelModelError
+from openami.channel.twoport import abcd_to_s, s_to_abcd
 
 __all__ = [
     "ETA0_OVER_2PI_OHM",
@@ -191,38 +192,6 @@ def line_from_abcd(abcd: npt.ArrayLike, length_m: float, *, unwrap: bool = True)
 
 
 # --- two-port conversions (one real reference impedance z0 at both ports) -------------------------------
-
-
-def s_to_abcd(s: npt.ArrayLike, z0: float = 50.0) -> ComplexArray:
-    """S (n_f, 2, 2) → ABCD (n_f, 2, 2); B in Ω, C in S. Needs S21 ≠ 0."""
-    m = _two_port(s)
-    ref = _z0(z0)
-    s11, s12, s21, s22 = m[:, 0, 0], m[:, 0, 1], m[:, 1, 0], m[:, 1, 1]
-    if np.any(s21 == 0):
-        raise ChannelModelError("S21 = 0: a two-port without transmission has no ABCD matrix")
-    out = np.empty_like(m)
-    d = 2.0 * s21
-    out[:, 0, 0] = ((1 + s11) * (1 - s22) + s12 * s21) / d
-    out[:, 0, 1] = ref * ((1 + s11) * (1 + s22) - s12 * s21) / d
-    out[:, 1, 0] = ((1 - s11) * (1 - s22) - s12 * s21) / (d * ref)
-    out[:, 1, 1] = ((1 - s11) * (1 + s22) + s12 * s21) / d
-    return out
-
-
-def abcd_to_s(abcd: npt.ArrayLike, z0: float = 50.0) -> ComplexArray:
-    """ABCD (n_f, 2, 2) → S (n_f, 2, 2) referred to `z0` (Ω)."""
-    m = _two_port(abcd, "ABCD")
-    ref = _z0(z0)
-    a, b, c, d = m[:, 0, 0], m[:, 0, 1], m[:, 1, 0], m[:, 1, 1]
-    den = a + b / ref + c * ref + d
-    if np.any(den == 0):
-        raise ChannelModelError("A + B/Z0 + C·Z0 + D = 0: no S-parameters at this reference")
-    out = np.empty_like(m)
-    out[:, 0, 0] = (a + b / ref - c * ref - d) / den
-    out[:, 0, 1] = 2.0 * (a * d - b * c) / den
-    out[:, 1, 0] = 2.0 / den
-    out[:, 1, 1] = (-a + b / ref - c * ref + d) / den
-    return out
 
 
 def _square(s: npt.ArrayLike) -> ComplexArray:
