@@ -19,7 +19,6 @@ from openami.c1222.acse import (
     C1222Auth,
     IncompleteMessageError,
     Message,
-    MessageSplitter,
     OctetAlignedAuth,
     Tag,
     UnknownElement,
@@ -28,6 +27,7 @@ from openami.c1222.acse import (
     message_length,
 )
 from openami.c1222.aptitle import ApTitle
+from openami.c1222.framing import MessageSplitter
 from openami.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 
 # The standard's Example 8 request (c12-protocol-facts.md V6), as captured.

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from openami.c1222 import protect
-from openami.c1222.acse import C1222Auth, Message, MessageSplitter
+from openami.c1222.acse import C1222Auth, Message
 from openami.c1222.epsem import Epsem, SecurityMode, split_epsem
+from openami.c1222.framing import MessageSplitter
 
 PCAPS = Path(__file__).resolve().parents[3] / "shared" / "c1222-pcaps"
 KEY_ID_2 = bytes.fromhex("01020304050607080102030405060708")  # Example 8's key (id 2)

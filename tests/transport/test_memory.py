@@ -9,10 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openami.c1222.acse import Message, MessageSplitter
+from openami.c1222.acse import Message
 from openami.c1222.association import RequestReceived, SessionStarted
 from openami.c1222.codes import ResponseCode
 from openami.c1222.epsem import ResponseControl
+from openami.c1222.framing import MessageSplitter
 from openami.c1222.security import SecurityMode
 from openami.c1222.services import ErrorResponse, FullRead, FullWrite, Logoff, Logon, ReadResponse, Response
 from openami.transport import ConnectionClosed, ManualClock, connect_memory, memory_pipe

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 
 import pytest
 
-from openami.c1222.acse import Message, MessageSplitter
+from openami.c1222.acse import Message
 from openami.c1222.aptitle import ApTitle
 from openami.c1222.association import ProtocolViolation, RequestReceived, ResponseReceived
 from openami.c1222.codes import ResponseCode
+from openami.c1222.framing import MessageSplitter
 from openami.c1222.security import SecurityMode
 from openami.c1222.services import (
     ErrorResponse,

@@ -38,13 +38,14 @@ Decisions (documented here because the standard text is not public):
   non-minimal BER lengths; a built or modified message is encoded with shortest lengths.
   `Message.elements` gives each element's TLV as on the wire (the canonified cleartext needs them).
 
-TCP carries no framing beyond the APDU's own tag and length: `message_length` and `MessageSplitter`
-cut a byte stream into APDUs; `IncompleteMessageError` tells "need more bytes" from "malformed".
+TCP carries no framing beyond the APDU's own tag and length: `message_length` and
+`openami.c1222.framing.MessageSplitter` cut a byte stream into APDUs; `IncompleteMessageError` tells
+"need more bytes" from "malformed".
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
 from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
 from typing import Any
@@ -69,13 +70,14 @@ __all__ = [
     "C1222Auth",
     "IncompleteMessageError",
     "Message",
-    "MessageSplitter",
     "OctetAlignedAuth",
     "Tag",
     "UnknownElement",
     "decode_message",
     "encode_message",
+    "encode_user_information_header",
     "message_length",
+    "shortest_elements",
 ]
 
 APDU_TAG = 0x60
@@ -217,26 +219,35 @@ class Message:
     def __post_init__(self) -> None:
         if self.application_context is not None and self.application_context.relative:
             raise LocalProtocolError("the application context must be an absolute OID")
-        for name in ("called_invocation_id", "calling_invocation_id", "calling_ae_qualifier"):
-            _check_uint(name, getattr(self, name))
-        if self.calling_ae_qualifier is not None:
-            object.__setattr__(self, "calling_ae_qualifier", AeQualifier(self.calling_ae_qualifier))
+        if self.called_invocation_id is not None:
+            _check_uint("called_invocation_id", self.called_invocation_id)
+        if self.calling_invocation_id is not None:
+            _check_uint("calling_invocation_id", self.calling_invocation_id)
+        qualifier = self.calling_ae_qualifier
+        if qualifier is not None:
+            _check_uint("calling_ae_qualifier", qualifier)
+            if type(qualifier) is not AeQualifier:
+                object.__setattr__(self, "calling_ae_qualifier", AeQualifier(qualifier))
         if not isinstance(self.user_information, bytes) or not self.user_information:
             raise LocalProtocolError("user information (the EPSEM) must be non-empty bytes")
-        _check_ref(self.user_information_indirect_ref)
-        extra = tuple(sorted(self.extra, key=lambda e: e.tag & 0x1F))
-        if len({e.tag & 0x1F for e in extra}) != len(extra):
-            raise LocalProtocolError("two unknown elements share a tag number")
-        object.__setattr__(self, "extra", extra)
+        if self.user_information_indirect_ref is not None:
+            _check_ref(self.user_information_indirect_ref)
+        extra = self.extra
+        if extra or type(extra) is not tuple:  # the common case, no unknown elements, needs no work
+            extra = tuple(sorted(extra, key=lambda e: e.tag & 0x1F))
+            if len({e.tag & 0x1F for e in extra}) != len(extra):
+                raise LocalProtocolError("two unknown elements share a tag number")
+            object.__setattr__(self, "extra", extra)
 
     def elements(self) -> tuple[tuple[int, bytes], ...]:
         """``(tag octet, TLV bytes)`` of every element in order: as received, or shortest-form."""
         if self._wire is not None:
             return self._wire[0]
-        if self._encoded is None:
-            object.__setattr__(self, "_encoded", tuple(_encode_elements(self)))
-        assert self._encoded is not None
-        return self._encoded
+        encoded = self._encoded
+        if encoded is None:
+            encoded = tuple(_encode_elements(self))
+            object.__setattr__(self, "_encoded", encoded)
+        return encoded
 
     def element(self, tag: int) -> bytes | None:
         """The TLV of the element with tag octet ``tag`` (see `elements`), or None if absent."""
@@ -247,8 +258,8 @@ class Message:
 
     def user_information_header(self) -> bytes:
         """``BE L 28 L [02 L ref] 81 L <EPSEM control>``: BE through the control byte, as encoded."""
-        tlv = self.element(Tag.USER_INFORMATION)
-        assert tlv is not None  # BE is always present
+        tag, tlv = self.elements()[-1]  # BE (tag number 30, the highest) is always present and last
+        assert tag == Tag.USER_INFORMATION
         return tlv[: len(tlv) - len(self.user_information) + 1]
 
     def encode(self) -> bytes:
@@ -267,13 +278,22 @@ class Message:
 # ----------------------------------------------------------------------------------------- encoding
 
 
-def _int_content(value: int) -> bytes:
-    return encode_integer(value)
+def _short_tlv(tag: int, value: bytes) -> bytes:
+    """``encode_tlv`` for a tag known to be a valid one-octet tag."""
+    size = len(value)
+    return bytes((tag, size)) + value if size < 0x80 else bytes((tag,)) + encode_length(size) + value
 
 
-def _title_tlv(tag: int, title: ApTitle) -> bytes:
-    inner = encode_tlv(0x80 if title.relative else 0x06, title.content())
-    return encode_tlv(tag, inner)
+def _int_tlv(tag: int, value: int) -> bytes:
+    """``tag L 02 L <INTEGER>``; the values are below 2**127, so both lengths are short-form."""
+    content = encode_integer(value)
+    size = len(content)
+    return bytes((tag, size + 2, 0x02, size)) + content
+
+
+# ``AC 0F A2 0D A0 0B A1 09 80 01``: the C12.22 authentication value up to its key id, when it carries
+# a key id and an IV and no indirect reference (the usual form), followed by ``<key-id> 81 04 <iv>``
+_AUTH_PREFIX = bytes.fromhex("ac0fa20da00ba1098001")
 
 
 def _auth_content(auth: AuthValue) -> bytes:
@@ -289,35 +309,62 @@ def _auth_content(auth: AuthValue) -> bytes:
         encoding = encode_tlv(0xA0, encode_tlv(0xA0, encode_tlv(0x80 | auth.kind, auth.data)))
     else:
         encoding = encode_tlv(0x81, auth.data)
-    ref = b"" if auth.indirect_reference is None else encode_tlv(0x02, _int_content(auth.indirect_reference))
+    ref = b"" if auth.indirect_reference is None else encode_tlv(0x02, encode_integer(auth.indirect_reference))
     return encode_tlv(0xA2, ref + encoding)
 
 
-def _encode_elements(m: Message) -> Iterator[tuple[int, bytes]]:
-    known: list[tuple[int, bytes]] = []
+def _auth_tlv(auth: AuthValue) -> bytes:
+    if type(auth) is C1222Auth and auth.key_id is not None and auth.iv is not None and auth.indirect_reference is None:
+        return _AUTH_PREFIX + bytes((auth.key_id, 0x81, 0x04)) + auth.iv
+    return encode_tlv(0xAC, _auth_content(auth))
+
+
+def encode_user_information_header(size: int, ref: int | None = None) -> bytes:
+    """``BE L 28 L [02 L ref] 81 L``: the user-information element up to the EPSEM, for an EPSEM of
+    ``size`` bytes (shortest lengths); the element is this header followed by the EPSEM."""
+    if ref is None:
+        if size < 0x7C:  # every length fits one octet
+            return bytes((0xBE, size + 4, 0x28, size + 2, 0x81, size))
+        external = bytes((0x81,)) + encode_length(size)
+    else:
+        external = encode_tlv(0x02, encode_integer(ref)) + bytes((0x81,)) + encode_length(size)
+    inner = bytes((0x28,)) + encode_length(len(external) + size) + external
+    return bytes((0xBE,)) + encode_length(len(inner) + size) + inner
+
+
+def _encode_elements(m: Message) -> list[tuple[int, bytes]]:
+    """Every element's ``(tag octet, TLV)`` in wire order, shortest lengths (whatever ``m._wire``)."""
+    out: list[tuple[int, bytes]] = []
     if m.application_context is not None:
-        known.append((Tag.APPLICATION_CONTEXT, _title_tlv(0xA1, m.application_context)))
+        out.append((0xA1, _short_tlv(0xA1, m.application_context.acse_value())))
     if m.called is not None:
-        known.append((Tag.CALLED_AP_TITLE, _title_tlv(0xA2, m.called)))
-    for tag, value in (
-        (Tag.CALLED_AP_INVOCATION_ID, m.called_invocation_id),
-        (Tag.CALLING_AE_QUALIFIER, None if m.calling_ae_qualifier is None else int(m.calling_ae_qualifier)),
-        (Tag.CALLING_AP_INVOCATION_ID, m.calling_invocation_id),
-    ):
-        if value is not None:
-            known.append((tag, encode_tlv(tag, encode_tlv(0x02, _int_content(value)))))
+        out.append((0xA2, _short_tlv(0xA2, m.called.acse_value())))
+    if m.called_invocation_id is not None:
+        out.append((0xA4, _int_tlv(0xA4, m.called_invocation_id)))
     if m.calling is not None:
-        known.append((Tag.CALLING_AP_TITLE, _title_tlv(0xA6, m.calling)))
+        out.append((0xA6, _short_tlv(0xA6, m.calling.acse_value())))
+    if m.calling_ae_qualifier is not None:
+        out.append((0xA7, _int_tlv(0xA7, int(m.calling_ae_qualifier))))
+    if m.calling_invocation_id is not None:
+        out.append((0xA8, _int_tlv(0xA8, m.calling_invocation_id)))
     if m.mechanism is not None:
-        known.append((Tag.MECHANISM_NAME, encode_tlv(0x8B, m.mechanism)))
+        out.append((0x8B, encode_tlv(0x8B, m.mechanism)))
     if m.auth is not None:
-        known.append((Tag.CALLING_AUTHENTICATION_VALUE, encode_tlv(0xAC, _auth_content(m.auth))))
-    ref = m.user_information_indirect_ref
-    external = b"" if ref is None else encode_tlv(0x02, _int_content(ref))
-    external += encode_tlv(0x81, m.user_information)
-    known.append((Tag.USER_INFORMATION, encode_tlv(0xBE, encode_tlv(0x28, external))))
-    known += [(e.tag, encode_tlv(e.tag, e.content)) for e in m.extra]
-    return iter(sorted(known, key=lambda item: item[0] & 0x1F))
+        out.append((0xAC, _auth_tlv(m.auth)))
+    epsem = m.user_information
+    out.append((0xBE, encode_user_information_header(len(epsem), m.user_information_indirect_ref) + epsem))
+    if m.extra:  # unknown elements go in their place by tag number (a stable sort: numbers differ)
+        out += [(e.tag, encode_tlv(e.tag, e.content)) for e in m.extra]
+        out.sort(key=lambda item: item[0] & 0x1F)
+    return out
+
+
+def shortest_elements(message: Message) -> tuple[tuple[int, bytes], ...]:
+    """``(tag octet, TLV)`` of every element in the shortest form, as `Message.elements` gives for a
+    message built locally; for a decoded message too (whatever lengths it arrived with)."""
+    if message._wire is None:
+        return message.elements()  # computed once per message
+    return tuple(_encode_elements(message))
 
 
 def encode_message(message: Message) -> bytes:
@@ -357,6 +404,9 @@ def message_length(buf: Buf) -> int | None:
 
 def _only_tlv(buf: bytes, tag: int, what: str) -> bytes:
     """``buf`` must be exactly one TLV with tag octet ``tag``; returns its content."""
+    size = len(buf) - 2
+    if 0 <= size < 0x80 and buf[0] == tag and buf[1] == size:  # the usual short form (tag is one octet)
+        return buf[2:]
     if not buf or buf[0] != tag:
         got = f"0x{buf[0]:02X}" if buf else "nothing"
         raise RemoteProtocolError(f"{what}: expected tag 0x{tag:02X}, got {got}")
@@ -372,15 +422,28 @@ def _uint(content: bytes, what: str) -> int:
     return int.from_bytes(content, "big")
 
 
+_TITLES: dict[bytes, ApTitle] = {}
+"""Decoded titles by element content (``06 L ..`` or ``80 L ..``): a peer uses the same few titles
+over and over, and titles are immutable values. Emptied when it reaches `_TITLES_MAX` entries."""
+_TITLES_MAX = 512
+
+
 def _title(content: bytes, what: str, *, absolute_only: bool = False) -> ApTitle:
+    found = _TITLES.get(content)
+    if found is not None and not (absolute_only and found.relative):
+        return found
     if not content or content[0] not in ((0x06,) if absolute_only else (0x06, 0x80)):
         raise RemoteProtocolError(f"{what}: expected 06 (absolute) or 80 (relative) title form")
     relative = content[0] == 0x80
     oid = _only_tlv(content, content[0], what)
     try:
-        return ApTitle.from_content(oid, relative=relative)
+        title = ApTitle.from_content(oid, relative=relative)
     except LocalProtocolError as exc:  # arcs ApTitle refuses
         raise RemoteProtocolError(f"{what}: {exc}") from None
+    if len(_TITLES) >= _TITLES_MAX:
+        _TITLES.clear()
+    _TITLES[bytes(content)] = title
+    return title
 
 
 def _indirect(content: bytes, pos: int) -> tuple[int | None, int]:
@@ -392,6 +455,12 @@ def _indirect(content: bytes, pos: int) -> tuple[int | None, int]:
 
 
 def _auth(content: bytes) -> AuthValue:
+    if len(content) == 15 and content.startswith(_AUTH_PREFIX[2:]) and content[9:11] == b"\x81\x04":
+        # the usual form (see `_AUTH_PREFIX`): C1222Auth(key_id=.., iv=..) without the frozen __init__,
+        # as an octet and 4 octets are valid values
+        auth = object.__new__(C1222Auth)
+        auth.__dict__.update(key_id=content[8], iv=content[11:], indirect_reference=None)
+        return auth
     what = "calling authentication value"
     inner = _only_tlv(content, 0xA2, what)
     ref, pos = _indirect(inner, 0)
@@ -422,6 +491,9 @@ def _auth(content: bytes) -> AuthValue:
 
 
 def _user_information(content: bytes) -> tuple[bytes, int | None]:
+    size = len(content) - 4
+    if 0 < size < 0x7E and content[0] == 0x28 and content[1] == size + 2 and content[2] == 0x81 and content[3] == size:
+        return content[4:], None  # ``28 L 81 L <EPSEM>``, short lengths, no indirect reference
     what = "user information"
     external = _only_tlv(content, 0x28, what)
     ref, pos = _indirect(external, 0)
@@ -431,7 +503,29 @@ def _user_information(content: bytes) -> tuple[bytes, int | None]:
     return epsem, ref
 
 
-_ELEMENT_NAMES = {int(t): t.name.lower().replace("_", " ") for t in Tag}
+_TITLE, _INT, _QUALIFIER, _OCTETS, _AUTH, _USER = range(6)
+_SPECS = {  # known tag octet → (tag number, kind of content, Message field, element name for errors)
+    0xA1: (0x01, _TITLE, "application_context", "application context"),
+    0xA2: (0x02, _TITLE, "called", "called ap title"),
+    0xA4: (0x04, _INT, "called_invocation_id", "called ap invocation id"),
+    0xA6: (0x06, _TITLE, "calling", "calling ap title"),
+    0xA7: (0x07, _QUALIFIER, "calling_ae_qualifier", "calling ae qualifier"),
+    0xA8: (0x08, _INT, "calling_invocation_id", "calling ap invocation id"),
+    0x8B: (0x0B, _OCTETS, "mechanism", "mechanism name"),
+    0xAC: (0x0C, _AUTH, "auth", "calling authentication value"),
+    0xBE: (0x1E, _USER, "user_information", "user information"),
+}
+
+
+def _check_unknown(tag: int, last: int) -> None:
+    """The checks on a tag octet that is not a C12.22 element's: it must be an unknown element."""
+    if tag & 0xC0 != 0x80:
+        raise RemoteProtocolError(f"element tag 0x{tag:02X} is not context-specific")
+    if tag & 0x1F <= last:
+        raise RemoteProtocolError(f"element 0x{tag:02X} repeated or out of order")
+    expected = _KNOWN.get(tag & 0x1F)
+    if expected is not None:
+        raise RemoteProtocolError(f"element 0x{tag:02X}: expected tag 0x{expected:02X}")
 
 
 def decode_message(data: Buf) -> tuple[Message, int]:
@@ -451,89 +545,52 @@ def decode_message(data: Buf) -> tuple[Message, int]:
     raw: list[tuple[int, bytes]] = []
     last = -1
     while pos < total:
-        tag, start, end = read_tlv(apdu, pos)
+        tag = apdu[pos]
+        size = apdu[pos + 1] if pos + 1 < total else 0x80
+        end = pos + 2 + size
+        if size < 0x80 and tag & 0x1F != 0x1F and end <= total:  # short form: read inline
+            start = pos + 2
+        else:
+            tag, start, end = read_tlv(apdu, pos)
         content = apdu[start:end]
         raw.append((tag, apdu[pos:end]))
         pos = end
-        number = tag & 0x1F
-        if tag & 0xC0 != 0x80:
-            raise RemoteProtocolError(f"element tag 0x{tag:02X} is not context-specific")
+        spec = _SPECS.get(tag)
+        if spec is None:
+            _check_unknown(tag, last)
+            extra.append(UnknownElement(tag, content))
+            last = tag & 0x1F
+            continue
+        number, kind, key, name = spec
         if number <= last:
             raise RemoteProtocolError(f"element 0x{tag:02X} repeated or out of order")
         last = number
-        expected = _KNOWN.get(number)
-        if expected is None:
-            extra.append(UnknownElement(tag, content))
-            continue
-        if tag != expected:
-            raise RemoteProtocolError(f"element 0x{tag:02X}: expected tag 0x{expected:02X}")
-        name = _ELEMENT_NAMES[tag]
-        if tag == Tag.APPLICATION_CONTEXT:
-            fields["application_context"] = _title(content, name, absolute_only=True)
-        elif tag == Tag.CALLED_AP_TITLE:
-            fields["called"] = _title(content, name)
-        elif tag == Tag.CALLING_AP_TITLE:
-            fields["calling"] = _title(content, name)
-        elif tag == Tag.CALLED_AP_INVOCATION_ID:
-            fields["called_invocation_id"] = _uint(_only_tlv(content, 0x02, name), name)
-        elif tag == Tag.CALLING_AE_QUALIFIER:
-            fields["calling_ae_qualifier"] = AeQualifier(_uint(_only_tlv(content, 0x02, name), name))
-        elif tag == Tag.CALLING_AP_INVOCATION_ID:
-            fields["calling_invocation_id"] = _uint(_only_tlv(content, 0x02, name), name)
-        elif tag == Tag.MECHANISM_NAME:
-            fields["mechanism"] = content
-        elif tag == Tag.CALLING_AUTHENTICATION_VALUE:
-            fields["auth"] = _auth(content)
+        if kind == _TITLE:
+            fields[key] = _title(content, name, absolute_only=tag == Tag.APPLICATION_CONTEXT)
+        elif kind == _USER:
+            fields[key], fields["user_information_indirect_ref"] = _user_information(content)
+        elif kind == _AUTH:
+            fields[key] = _auth(content)
+        elif kind == _OCTETS:
+            fields[key] = content
         else:
-            fields["user_information"], fields["user_information_indirect_ref"] = _user_information(content)
+            value = _uint(_only_tlv(content, 0x02, name), name)
+            fields[key] = AeQualifier(value) if kind == _QUALIFIER else value
     if "user_information" not in fields:
         raise RemoteProtocolError("C12.22 APDU without user information (BE)")
+    # Message(**fields, extra=...) without the generated __init__'s one object.__setattr__ per field:
+    # the same attributes, then the same __post_init__ checks
+    message = object.__new__(Message)
+    state = message.__dict__
+    state.update(_MESSAGE_DEFAULTS)
+    state.update(fields)
+    state["extra"] = tuple(extra)
     try:
-        message = Message(**fields, extra=tuple(extra))
+        message.__post_init__()
     except LocalProtocolError as exc:  # a value our own types refuse
         raise RemoteProtocolError(str(exc)) from None
-    object.__setattr__(message, "_wire", (tuple(raw), apdu))
+    state["_wire"] = (tuple(raw), apdu)
     return message, total
 
 
-# ----------------------------------------------------------------------------------------- streams
-
-
-class MessageSplitter:
-    """Sans-IO framing of a TCP byte stream into whole APDUs.
-
-    ``feed(data)`` returns the complete APDUs now available (bytes, in order). When the stream cannot
-    go on — bytes that cannot start an APDU, or an APDU announced larger than ``max_size`` bytes (tag
-    and length included) — `feed` raises `RemoteProtocolError`: close the connection. APDUs completed
-    before the bad bytes are returned first; the error is raised by the next call (``feed(b"")``
-    re-checks). Apart from one incoming chunk, at most ``max_size`` bytes are buffered.
-    """
-
-    def __init__(self, max_size: int = 0x10000) -> None:
-        if max_size < 2:
-            raise LocalProtocolError(f"max_size must be >= 2, got {max_size}")
-        self.max_size = max_size
-        self._buf = bytearray()
-
-    @property
-    def buffered(self) -> int:
-        """Bytes held that do not yet form a whole APDU."""
-        return len(self._buf)
-
-    def feed(self, data: Buf) -> list[bytes]:
-        """Add ``data``; return every APDU completed by it (see the class doc for errors)."""
-        self._buf += data
-        out: list[bytes] = []
-        while True:
-            try:
-                total = message_length(self._buf)
-                if total is not None and total > self.max_size:
-                    raise RemoteProtocolError(f"C12.22 APDU of {total} bytes exceeds the {self.max_size}-byte limit")
-            except RemoteProtocolError:
-                if out:
-                    return out
-                raise
-            if total is None or total > len(self._buf):
-                return out
-            out.append(bytes(self._buf[:total]))
-            del self._buf[:total]
+_MESSAGE_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Message) if f.default is not dataclasses.MISSING}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from openami.c1222.ber import decode_oid_arcs, encode_oid_arcs
+from openami.c1222.ber import decode_oid_arcs, encode_oid_arcs, encode_tlv
 from openami.errors import LocalProtocolError
 
 __all__ = ["C1222_APPLICATION_CONTEXT", "C1222_BASE", "ApTitle"]
@@ -21,6 +21,7 @@ class ApTitle:
     arcs: tuple[int, ...]
     relative: bool = False
     _content: bytes = field(init=False, repr=False, compare=False, hash=False)
+    _acse: bytes | None = field(default=None, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_content", encode_oid_arcs(self.arcs, relative=self.relative))  # validates
@@ -43,6 +44,7 @@ class ApTitle:
         title = object.__new__(cls)
         object.__setattr__(title, "arcs", arcs)
         object.__setattr__(title, "relative", relative)
+        object.__setattr__(title, "_acse", None)
         # the decoder refuses padded sub-identifiers, so the octets are the canonical encoding — except
         # an absolute OID whose first sub-identifier folds arcs ApTitle would refuse: re-check those
         if relative:
@@ -54,6 +56,15 @@ class ApTitle:
     def content(self) -> bytes:
         """OID or RELATIVE-OID content octets (no tag, no length)."""
         return self._content
+
+    def acse_value(self) -> bytes:
+        """The title as the value of an ACSE AP-title element: ``06 L <OID>`` (absolute) or
+        ``80 L <RELATIVE-OID>`` (relative), shortest length form; computed once."""
+        value = self._acse
+        if value is None:
+            value = encode_tlv(0x80 if self.relative else 0x06, self._content)
+            object.__setattr__(self, "_acse", value)
+        return value
 
     def absolute(self, base: ApTitle | None = None) -> ApTitle:
         """This title in absolute form: relative arcs appended to ``base`` (default `C1222_BASE`)."""

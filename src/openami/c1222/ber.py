@@ -80,7 +80,10 @@ def encode_tlv(tag: int, value: bytes) -> bytes:
     """One TLV with a single-byte ``tag`` and the shortest length form."""
     if not 0 <= tag <= 0xFF or tag & 0x1F == 0x1F:
         raise LocalProtocolError(f"tag 0x{tag:X} is not a single-byte BER tag")
-    return bytes((tag,)) + encode_length(len(value)) + value
+    size = len(value)
+    if size < 0x80:  # short form: one length octet
+        return bytes((tag, size)) + value
+    return bytes((tag,)) + encode_length(size) + value
 
 
 def _encode_base128(arc: int) -> bytes:

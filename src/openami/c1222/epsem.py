@@ -25,7 +25,7 @@ carries the EPSEM octets as received; MACs are always checked over the octets as
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 from openami.c1222.ber import decode_length, encode_length
@@ -39,6 +39,7 @@ __all__ = [
     "EpsemControl",
     "ResponseControl",
     "SecurityMode",
+    "check_epsem_body",
     "decode_epsem_body",
     "encode_epsem_body",
     "join_epsem",
@@ -84,6 +85,8 @@ class EpsemControl:
     reserved: bool = True
 
     def __post_init__(self) -> None:
+        if type(self.security_mode) is SecurityMode and type(self.response_control) is ResponseControl:
+            return  # already members: nothing to convert
         try:
             object.__setattr__(self, "security_mode", SecurityMode(self.security_mode))
             object.__setattr__(self, "response_control", ResponseControl(self.response_control))
@@ -108,6 +111,10 @@ class EpsemControl:
     @classmethod
     def decode(cls, value: int | Buf) -> EpsemControl:
         """From the control byte (an int, or exactly one byte). Reserved mode/response values raise."""
+        if cls is EpsemControl and type(value) is int:
+            found = _CONTROLS.get(value)
+            if found is not None:  # controls are immutable values: one per byte value is enough
+                return found
         if not isinstance(value, int):
             if len(value) != 1:
                 raise RemoteProtocolError(f"EPSEM control is 1 byte, got {len(value)}")
@@ -120,7 +127,7 @@ class EpsemControl:
             raise RemoteProtocolError(f"EPSEM control 0x{value:02X}: reserved security mode 3")
         if response == 3:
             raise RemoteProtocolError(f"EPSEM control 0x{value:02X}: reserved response control 3")
-        return cls(
+        control = cls(
             security_mode=SecurityMode(mode),
             response_control=ResponseControl(response),
             ed_class_included=bool(value & _ED_CLASS_INCLUDED),
@@ -128,6 +135,13 @@ class EpsemControl:
             recovery_session=bool(value & _RECOVERY_SESSION),
             reserved=bool(value & _RESERVED),
         )
+        if cls is EpsemControl:
+            _CONTROLS[value] = control
+        return control
+
+
+_CONTROLS: dict[int, EpsemControl] = {}
+"""`EpsemControl.decode` results by control byte (at most 256 entries), filled as bytes are seen."""
 
 
 def _has_mac(control: EpsemControl) -> bool:
@@ -170,9 +184,13 @@ def encode_epsem_body(ed_class: Buf | None, services: Sequence[Buf]) -> bytes:
         raise LocalProtocolError("an EPSEM needs at least one service")
     out = bytearray(ed_class if ed_class is not None else b"")
     for service in services:
-        if len(service) == 0:
+        size = len(service)
+        if size == 0:
             raise LocalProtocolError("a service needs at least its request or response code")
-        out += encode_length(len(service))
+        if size < 0x80:
+            out.append(size)
+        else:
+            out += encode_length(size)
         out += service
     return bytes(out)
 
@@ -184,28 +202,60 @@ def decode_epsem_body(body: Buf, ed_class_included: bool) -> tuple[bytes | None,
     the end, or a zero length anywhere but as the final end-of-list octet (see the module doc).
     """
     data = bytes(body)
+    size = len(data)
     pos = 0
     ed_class: bytes | None = None
     if ed_class_included:
-        if len(data) < ED_CLASS_SIZE:
-            raise RemoteProtocolError(f"EPSEM body of {len(data)} bytes is too short for the ED class")
+        if size < ED_CLASS_SIZE:
+            raise RemoteProtocolError(f"EPSEM body of {size} bytes is too short for the ED class")
         ed_class = data[:ED_CLASS_SIZE]
         pos = ED_CLASS_SIZE
     services: list[bytes] = []
-    while pos < len(data):
-        length, start = decode_length(data, pos)
+    while pos < size:
+        length = data[pos]
+        if length < 0x80:  # short form, read inline
+            start = pos + 1
+        else:
+            length, start = decode_length(data, pos)
         if length == 0:
-            if start != len(data) or not services:
+            if start != size or not services:
                 raise RemoteProtocolError("zero EPSEM service length that is not a final end marker")
             break
         end = start + length
-        if end > len(data):
-            raise RemoteProtocolError(f"EPSEM service of {length} bytes runs past the end ({len(data) - start} left)")
+        if end > size:
+            raise RemoteProtocolError(f"EPSEM service of {length} bytes runs past the end ({size - start} left)")
         services.append(data[start:end])
         pos = end
     if not services:
         raise RemoteProtocolError("EPSEM without any service")
     return ed_class, tuple(services)
+
+
+def check_epsem_body(body: Buf, ed_class_included: bool) -> None:
+    """Raise as `decode_epsem_body` would for a malformed P; build nothing."""
+    size = len(body)
+    pos = 0
+    if ed_class_included:
+        if size < ED_CLASS_SIZE:
+            raise RemoteProtocolError(f"EPSEM body of {size} bytes is too short for the ED class")
+        pos = ED_CLASS_SIZE
+    count = 0
+    while pos < size:
+        length = body[pos]
+        if length < 0x80:
+            start = pos + 1
+        else:
+            length, start = decode_length(body, pos)
+        if length == 0:
+            if start != size or not count:
+                raise RemoteProtocolError("zero EPSEM service length that is not a final end marker")
+            break
+        pos = start + length
+        if pos > size:
+            raise RemoteProtocolError(f"EPSEM service of {length} bytes runs past the end ({size - start} left)")
+        count += 1
+    if not count:
+        raise RemoteProtocolError("EPSEM without any service")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -220,22 +270,27 @@ class Epsem:
     services: tuple[bytes, ...]
     ed_class: bytes | None = None
     mac: bytes | None = None
+    # P, encoded once by the constructor (which validates it that way)
+    _body: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "services", tuple(self.services))
+        if type(self.services) is not tuple:
+            object.__setattr__(self, "services", tuple(self.services))
         if (self.ed_class is not None) != self.control.ed_class_included:
             raise LocalProtocolError("ed_class must be given exactly when control.ed_class_included is set")
         if self.mac is not None and (not _has_mac(self.control) or len(self.mac) != MAC_SIZE):
             raise LocalProtocolError(f"mac must be {MAC_SIZE} bytes, and only in security modes 1 and 2")
-        encode_epsem_body(self.ed_class, self.services)  # validates sizes and the service list
+        # validates sizes and the service list
+        object.__setattr__(self, "_body", encode_epsem_body(self.ed_class, self.services))
 
     def body(self) -> bytes:
         """P: the bytes between the control byte and the MAC."""
-        return encode_epsem_body(self.ed_class, self.services)
+        return self._body
 
     def encode(self) -> bytes:
         """The EPSEM octets: control ‖ P [‖ MAC]."""
-        return join_epsem(self.control, self.body(), self.mac)
+        control = bytes((self.control.to_int(),))
+        return control + self._body if self.mac is None else control + self._body + bytes(self.mac)
 
     @classmethod
     def decode(cls, data: Buf, *, with_mac: bool = True) -> Epsem:

@@ -28,15 +28,14 @@ on `Opened.security_mode`.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from openami.c1222.acse import APDU_TAG, C1222Auth, Message, Tag
+from openami.c1222.acse import APDU_TAG, C1222Auth, Message, encode_user_information_header, shortest_elements
 from openami.c1222.aptitle import C1222_BASE, ApTitle
 from openami.c1222.ber import encode_length, encode_tlv
 from openami.c1222.eax import BadMacError, EaxPrime
-from openami.c1222.epsem import MAC_SIZE, EpsemControl, decode_epsem_body, split_epsem
+from openami.c1222.epsem import MAC_SIZE, EpsemControl, check_epsem_body, decode_epsem_body, split_epsem
 from openami.c1222.security import KeyStore, SecurityMode
 from openami.errors import LocalProtocolError, RemoteProtocolError
 
@@ -96,14 +95,18 @@ class Opened:
         return self.control.security_mode
 
 
-def _absolute_title_tlv(message: Message, tag: Tag, title: ApTitle | None, base: ApTitle) -> bytes:
+def _absolute_title_tlv(tag: int, tlv: bytes | None, title: ApTitle | None, base: ApTitle) -> bytes:
+    """A2 or A6 for N: ``tlv`` (the element as encoded) if absolute, else ``tag L 06 L <base ‖ x>``."""
     if title is None:
         return b""
     if not title.relative:
-        tlv = message.element(tag)
         assert tlv is not None
         return tlv  # already absolute: exactly as on the wire
-    return encode_tlv(tag, encode_tlv(0x06, base.content() + title.content()))
+    oid = base.content() + title.content()
+    size = len(oid)
+    if size < 0x7E:  # both lengths short-form
+        return bytes((tag, size + 2, 0x06, size)) + oid
+    return encode_tlv(tag, encode_tlv(0x06, oid))
 
 
 def _key_and_iv(message: Message, key_id: int | None, iv: bytes | None) -> tuple[int | None, bytes | None]:
@@ -112,6 +115,45 @@ def _key_and_iv(message: Message, key_id: int | None, iv: bytes | None) -> tuple
         key_id = message.auth.key_id if message.auth.key_id is not None else key_id
         iv = message.auth.iv if message.auth.iv is not None else iv
     return key_id, iv
+
+
+def _checked_key_and_iv(message: Message, key_id: int | None, iv: Buf | None, base: ApTitle) -> tuple[int, bytes]:
+    """`_key_and_iv` with the checks N needs (`LocalProtocolError` if missing or out of range)."""
+    if base.relative:
+        raise LocalProtocolError("the base of relative ApTitles must be absolute")
+    kid, vector = _key_and_iv(message, key_id, None if iv is None else bytes(iv))
+    if kid is None or vector is None:
+        raise LocalProtocolError("N needs a key id and an IV: none in the message's AC nor given")
+    _check_key_and_iv(kid, vector)
+    return kid, vector
+
+
+def _check_key_and_iv(kid: int, vector: bytes) -> None:
+    if not 0 <= kid <= 0xFF or len(vector) != 4:
+        raise LocalProtocolError(f"key id must be 0..255 and the IV 4 bytes, got {kid}, {vector!r}")
+
+
+def _cleartext(
+    elements: Mapping[int, bytes], message: Message, ui_header: bytes, kid: int, vector: bytes, base: ApTitle
+) -> bytes:
+    """N from the message's elements (tag octet → TLV as encoded) and its BE header through the
+    control byte; ``kid``/``vector`` checked, ``base`` absolute."""
+    get = elements.get
+    return b"".join(
+        (
+            get(0xA1, b""),
+            _absolute_title_tlv(0xA2, get(0xA2), message.called, base),
+            get(0xA4, b""),
+            get(0xA7, b""),
+            get(0xA8, b""),
+            get(0x8B, b""),
+            get(0xAC, b""),
+            ui_header,
+            _absolute_title_tlv(0xA6, get(0xA6), message.calling, base),
+            bytes((kid,)),
+            vector,
+        )
+    )
 
 
 def canonified_cleartext(
@@ -124,27 +166,8 @@ def canonified_cleartext(
     its APDU bytes). ``key_id``/``iv`` are used when the message's AC does not carry them; if neither
     does, `LocalProtocolError`. ``base`` must be absolute."""
     msg = message if isinstance(message, Message) else Message.decode(message)
-    if base.relative:
-        raise LocalProtocolError("the base of relative ApTitles must be absolute")
-    kid, vector = _key_and_iv(msg, key_id, None if iv is None else bytes(iv))
-    if kid is None or vector is None:
-        raise LocalProtocolError("N needs a key id and an IV: none in the message's AC nor given")
-    if not 0 <= kid <= 0xFF or len(vector) != 4:
-        raise LocalProtocolError(f"key id must be 0..255 and the IV 4 bytes, got {kid}, {vector!r}")
-    parts = [msg.element(Tag.APPLICATION_CONTEXT) or b""]
-    parts.append(_absolute_title_tlv(msg, Tag.CALLED_AP_TITLE, msg.called, base))
-    for tag in (
-        Tag.CALLED_AP_INVOCATION_ID,
-        Tag.CALLING_AE_QUALIFIER,
-        Tag.CALLING_AP_INVOCATION_ID,
-        Tag.MECHANISM_NAME,
-        Tag.CALLING_AUTHENTICATION_VALUE,
-    ):
-        parts.append(msg.element(tag) or b"")
-    parts.append(msg.user_information_header())
-    parts.append(_absolute_title_tlv(msg, Tag.CALLING_AP_TITLE, msg.calling, base))
-    parts.append(bytes((kid,)) + vector)
-    return b"".join(parts)
+    kid, vector = _checked_key_and_iv(msg, key_id, iv, base)
+    return _cleartext(dict(msg.elements()), msg, msg.user_information_header(), kid, vector, base)
 
 
 def seal(
@@ -163,31 +186,36 @@ def seal(
     an `EaxPrime`) is required in modes 1/2; key id and IV come from the message's AC if it has them, else from the
     arguments. The message is encoded as given: add a `C1222Auth` to it to send key id and IV.
     Raises `LocalProtocolError` for a malformed EPSEM or missing key material.
+
+    Modes 1/2 encode every element in the shortest form (also for a decoded message): N is taken
+    over the message with a 4-byte placeholder MAC, and sealing keeps every length, so only the BE
+    element changes.
     """
     epsem = message.user_information
     body = epsem[1:]
     try:
         control = EpsemControl.decode(epsem[0])
-        decode_epsem_body(body, control.ed_class_included)
+        check_epsem_body(body, control.ed_class_included)
     except RemoteProtocolError as exc:
         raise LocalProtocolError(f"cannot seal a malformed EPSEM: {exc}") from None
     if control.security_mode is SecurityMode.CLEARTEXT:
         return message.encode()
     if key is None:
         raise LocalProtocolError(f"security mode {control.security_mode.name} needs a key")
-    placeholder = dataclasses.replace(message, user_information=epsem + bytes(MAC_SIZE))
-    n = canonified_cleartext(placeholder, key_id, iv, base)
+    kid, vector = _checked_key_and_iv(message, key_id, iv, base)
+    elements = shortest_elements(message)
+    # BE for the sealed EPSEM (its final length: MAC included), through the control byte
+    header = encode_user_information_header(len(epsem) + MAC_SIZE, message.user_information_indirect_ref)
+    header += epsem[:1]
+    n = _cleartext(dict(elements), message, header, kid, vector, base)
     eax = key if isinstance(key, EaxPrime) else EaxPrime(key)
     if control.security_mode is SecurityMode.AUTHENTICATED:
         sent, mac = body, eax.tag(n + body)
     else:
         sent, mac = eax.seal(n, body)
-    # The sealed EPSEM has the placeholder's length, so every other element is unchanged: swap BE only.
-    user_information = placeholder.user_information_header() + sent + mac
-    body = b"".join(
-        user_information if tag == Tag.USER_INFORMATION else tlv for tag, tlv in placeholder.elements()
-    )
-    return bytes((APDU_TAG,)) + encode_length(len(body)) + body
+    # BE (tag number 30, the highest) is the last element: every other element goes out as encoded
+    content = b"".join([tlv for _, tlv in elements[:-1]] + [header, sent, mac])
+    return bytes((APDU_TAG,)) + encode_length(len(content)) + content
 
 
 def _cipher(keys: Keys | None, message: Message, key_id: int) -> EaxPrime:
@@ -234,7 +262,11 @@ def open(  # shadows the builtin inside this module only: use it as protect.open
         if kid is None or vector is None:
             raise RemoteProtocolError("secured message without key id/IV, and no session values given")
         eax = _cipher(keys, message, kid)
-        n = canonified_cleartext(message, kid, vector, base)
+        # canonified_cleartext(message, kid, vector, base), its checks in the same order
+        if base.relative:
+            raise LocalProtocolError("the base of relative ApTitles must be absolute")
+        _check_key_and_iv(kid, vector)
+        n = _cleartext(dict(message.elements()), message, message.user_information_header(), kid, vector, base)
         try:
             if control.security_mode is SecurityMode.AUTHENTICATED:
                 eax.open(n + body, b"", mac)
@@ -244,7 +276,9 @@ def open(  # shadows the builtin inside this module only: use it as protect.open
         except BadMacError:
             raise MessageMacError(f"C12.22 MAC {mac.hex()} does not verify (key id {kid})", message, kid) from None
     ed_class, services = decode_epsem_body(plaintext, control.ed_class_included)
-    return Opened(
+    # Opened(message=..., ...) without the frozen __init__'s one object.__setattr__ per field
+    opened = object.__new__(Opened)
+    opened.__dict__.update(
         message=message,
         control=control,
         ed_class=ed_class,
@@ -254,3 +288,4 @@ def open(  # shadows the builtin inside this module only: use it as protect.open
         iv=vector,
         mac=mac,
     )
+    return opened

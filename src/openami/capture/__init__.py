@@ -3,7 +3,7 @@
 Reading: `read_capture` (classic pcap in both byte orders, µs or ns; pcapng with several sections
 and interfaces) → link layer (Ethernet with VLAN tags, Linux cooked v1/v2, raw IP, BSD loopback)
 → IPv4 / IPv6 with extension headers → TCP (reassembled per direction, cut into APDUs with
-`openami.c1222.acse.MessageSplitter`) or UDP (one APDU per datagram) → `Record` s. A malformed file
+`openami.c1222.framing.MessageSplitter`) or UDP (one APDU per datagram) → `Record` s. A malformed file
 raises `CaptureError` (a `ProtocolError`); frames it cannot use are skipped with a note.
 
 Writing: `write_pcap` / `pcap_bytes` turn records back into a classic pcap of synthetic

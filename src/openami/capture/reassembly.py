@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
-from openami.c1222.acse import MessageSplitter
+from openami.c1222.framing import MessageSplitter
 from openami.capture.files import read_frames
 from openami.capture.packets import TCP_SYN, Packet, PacketError, parse_packet
 from openami.capture.types import C1222_PORT, Endpoint, LinkType, Record

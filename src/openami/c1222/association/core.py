@@ -281,7 +281,7 @@ class Association:
     # ------------------------------------------------------------------------------------- input
 
     def receive(self, data: Buf, now: float) -> list[Event]:
-        """Handle one received APDU (exactly one: split TCP streams with `acse.MessageSplitter`).
+        """Handle one received APDU (exactly one: split TCP streams with `framing.MessageSplitter`).
 
         Returns events; never raises for bad bytes (only `LocalProtocolError` for a bad ``now``).
         """

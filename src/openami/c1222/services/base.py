@@ -136,17 +136,28 @@ class Reader:
         return len(self._buf) - self._pos
 
     def take(self, n: int, field: str) -> bytes:
-        if n > self.remaining:
+        pos = self._pos
+        end = pos + n
+        if end > len(self._buf):
             raise RemoteProtocolError(f"{self._what}: truncated {field} ({n} bytes needed, {self.remaining} present)")
-        out = self._buf[self._pos : self._pos + n]
-        self._pos += n
-        return out
+        self._pos = end
+        return self._buf[pos:end]
 
     def uint(self, size: int, field: str) -> int:
-        return int.from_bytes(self.take(size, field), "big")
+        pos = self._pos
+        end = pos + size
+        if end > len(self._buf):  # `take` inline
+            left = self.remaining
+            raise RemoteProtocolError(f"{self._what}: truncated {field} ({size} bytes needed, {left} present)")
+        self._pos = end
+        return int.from_bytes(self._buf[pos:end], "big")
 
     def u8(self, field: str) -> int:
-        return self.uint(1, field)
+        pos = self._pos
+        if pos >= len(self._buf):
+            raise RemoteProtocolError(f"{self._what}: truncated {field} (1 bytes needed, {self.remaining} present)")
+        self._pos = pos + 1
+        return self._buf[pos]
 
     def u16(self, field: str) -> int:
         return self.uint(2, field)

@@ -67,12 +67,15 @@ REQUEST_TYPES: tuple[type[Request], ...] = (
 """Every request class; each lists the codes it decodes in ``codes``."""
 
 
+_BY_CODE: dict[int, type[Request]] = {}
+for _cls in reversed(REQUEST_TYPES):  # reversed: the first class listing a code wins, as in a scan
+    _BY_CODE.update(dict.fromkeys(_cls.codes, _cls))
+del _cls
+
+
 def request_type(code: int) -> type[Request] | None:
     """The request class for a code byte, or None if the code names no request we know."""
-    for cls in REQUEST_TYPES:
-        if code in cls.codes:
-            return cls
-    return None
+    return _BY_CODE.get(code)
 
 
 def decode_request(body: bytes | bytearray | memoryview) -> Request:
@@ -82,7 +85,7 @@ def decode_request(body: bytes | bytearray | memoryview) -> Request:
     if not data:
         raise RemoteProtocolError("empty service body")
     code = data[0]
-    cls = request_type(code)
+    cls = _BY_CODE.get(code)
     if cls is None:
         kind = "a response code" if not is_request_code(code) else "an unknown request"
         raise RemoteProtocolError(f"service code 0x{code:02X} is {kind} ({describe_code(code)})")
