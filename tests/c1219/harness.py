@@ -117,6 +117,13 @@ def _codec_values(codec: Any) -> st.SearchStrategy[Any]:
 def _time_values(codec: TimeCodec) -> st.SearchStrategy[Any]:
     if codec.size == 0:
         return st.none()
+    base = _time_base_values(codec)
+    if codec.high:
+        return st.tuples(base, st.integers(0, 99)).map(lambda p: p[0].replace(microsecond=p[1] * 10_000))
+    return base
+
+
+def _time_base_values(codec: TimeCodec) -> st.SearchStrategy[Any]:
     if codec.kind in ("TIME", "STIME"):
         times = st.times()
         if codec.kind == "STIME" and (codec.discrete or codec.tm == TmFormat.UINT32_MINUTES):

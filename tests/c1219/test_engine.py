@@ -18,6 +18,8 @@ from openami.c1219.schema import (
     BOOL,
     DATE,
     FILL,
+    HTIME,
+    HTIME_DATE,
     INT16,
     INT24,
     LTIME_DATE,
@@ -127,6 +129,8 @@ KITCHEN_SINK = Table(
         Field("DAY", DATE),
         Field("AT", TIME),
         Field("SHORT_AT", STIME),
+        Field("PRECISE", HTIME_DATE),
+        Field("PRECISE_AT", HTIME),
         Field("USED", SetOf("TEST_DIM_TBL.SET_OCTETS")),
         If("TEST_DIM_TBL.WITH_EXTRA", Field("EXTRA", UINT32), orelse=(Field("NO_EXTRA", UINT8),)),
         Field(

@@ -36,6 +36,8 @@ __all__ = [
     "BOOL",
     "DATE",
     "FILL",
+    "HTIME",
+    "HTIME_DATE",
     "INT8",
     "INT16",
     "INT24",
@@ -92,7 +94,7 @@ class Prim:
     ``kind`` is one of ``UINT``, ``INT`` (``size`` octets), ``NI1``/``NI2`` (ST0 NI_FORMAT1/2),
     ``BCD``, ``STRING``, ``BINARY``, ``FILL`` (``size`` octets), ``BOOL`` (one octet), ``REST`` (the
     rest of the table, at most ``size`` octets; only as a table's last field), or a date/time type
-    name (``LTIME_DATE``, ``STIME_DATE``, ``DATE``, ``TIME``, ``STIME``).
+    name (``HTIME_DATE``, ``LTIME_DATE``, ``STIME_DATE``, ``DATE``, ``HTIME``, ``TIME``, ``STIME``).
     """
 
     kind: str
@@ -106,11 +108,13 @@ INT40, INT48, INT64 = (Prim("INT", n) for n in (5, 6, 8))
 NI_FMAT1 = Prim("NI1")
 NI_FMAT2 = Prim("NI2")
 BOOL = Prim("BOOL", 1)
+HTIME_DATE = Prim("HTIME_DATE")
 LTIME_DATE = Prim("LTIME_DATE")
 STIME_DATE = Prim("STIME_DATE")
 DATE = Prim("DATE")
 TIME = Prim("TIME")
 STIME = Prim("STIME")
+HTIME = Prim("HTIME")
 
 
 def STRING(n: int | str) -> Prim:

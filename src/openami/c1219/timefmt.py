@@ -11,7 +11,12 @@ STIME_DATE  5: YY MM DD hh mm        4: minutes since 1970            4: seconds
 DATE        3: YY MM DD              3: YY MM DD (UINT8) *            3: YY MM DD (UINT8) *
 TIME        3: hh mm ss              4: seconds since midnight        4: seconds since midnight *
 STIME       2: hh mm                 4: minutes since midnight *      4: seconds since midnight *
+HTIME_DATE  LTIME_DATE + hundredths  LTIME_DATE + hundredths *        LTIME_DATE + hundredths *
+HTIME       TIME + hundredths        TIME + hundredths *              TIME + hundredths *
 =========== ======================== ================================ ========================
+
+The high-resolution types append one octet of hundredths of a second (BCD under TM 1); the 2008 text
+speaks of "fractional seconds" without a public layout, so the hundredths unit is ours.
 
 TM 0 (no clock): every type has size 0 and decodes to None. ``*`` = no public source found; our
 choice, to be checked against the standard's text. Two-digit years: 00..89 → 2000..2089,
@@ -35,7 +40,9 @@ from openami.errors import LocalProtocolError
 __all__ = ["TIME_KINDS", "RawTime", "TimeCodec"]
 
 EPOCH = dt.datetime(1970, 1, 1)
-TIME_KINDS = ("LTIME_DATE", "STIME_DATE", "DATE", "TIME", "STIME")
+TIME_KINDS = ("HTIME_DATE", "LTIME_DATE", "STIME_DATE", "DATE", "HTIME", "TIME", "STIME")
+_HIGH_BASE = {"HTIME_DATE": "LTIME_DATE", "HTIME": "TIME"}
+"""The high-resolution types are their base type followed by one octet of hundredths of a second."""
 
 # fields written as discrete octets in TM 1 / 2 (and for DATE in every format)
 _FIELDS = {
@@ -71,12 +78,14 @@ class TimeCodec(Codec):
     """One date/time type (``kind`` in `TIME_KINDS`) under the formats' TM_FORMAT."""
 
     def __init__(self, kind: str, formats: Formats) -> None:
-        if kind not in _FIELDS:
+        if kind not in TIME_KINDS:
             raise LocalProtocolError(f"unknown date/time type {kind}")
+        self.type_name = kind
+        self.high = kind in _HIGH_BASE
+        kind = _HIGH_BASE.get(kind, kind)
         self.kind = kind
         self.tm = formats.tm_format
         self.byteorder: Any = formats.byteorder
-        self.type_name = kind
         self.fields = _FIELDS[kind]
         self.discrete = self.tm in (TmFormat.BCD, TmFormat.UINT8) or kind == "DATE"
         if self.tm == TmFormat.NO_CLOCK:
@@ -87,6 +96,8 @@ class TimeCodec(Codec):
             self.size = 5
         else:
             self.size = 4
+        if self.high and self.size:
+            self.size += 1
         self.bcd = self.tm == TmFormat.BCD
 
     # -- decode -------------------------------------------------------------------------------------
@@ -94,10 +105,21 @@ class TimeCodec(Codec):
         if self.size == 0:
             return None
         chunk = bytes(buf[offset : offset + self.size])
+        core = chunk[:-1] if self.high else chunk
         try:
-            return self._decode_fields(chunk) if self.discrete else self._decode_counter(chunk)
+            value = self._decode_fields(core) if self.discrete else self._decode_counter(core)
+            if self.high:
+                value = value.replace(microsecond=self._hundredths(chunk[-1]) * 10_000)
         except (ValueError, OverflowError):  # not a real date, or past year 9999
             return RawTime(chunk)
+        return value
+
+    def _hundredths(self, octet: int) -> int:
+        high, low = octet >> 4, octet & 0x0F
+        value = high * 10 + low if self.bcd else octet
+        if value > 99 or (self.bcd and (high > 9 or low > 9)):
+            raise ValueError("hundredths")
+        return value
 
     def _decode_fields(self, chunk: bytes) -> Any:
         if self.bcd:
@@ -150,9 +172,14 @@ class TimeCodec(Codec):
                 raise LocalProtocolError(f"{self.kind} raw value needs {self.size} octets")
             return bytes(value.data)
         self._check_type(value)
+        tail = b""
+        if self.high:
+            hundredths = value.microsecond // 10_000
+            tail = bytes.fromhex(f"{hundredths:02d}") if self.bcd else bytes((hundredths,))
+            value = value.replace(microsecond=0)
         if self.discrete:
-            return self._encode_fields(value)
-        return self._encode_counter(value)
+            return self._encode_fields(value) + tail
+        return self._encode_counter(value) + tail
 
     def _check_type(self, value: Any) -> None:
         if self.kind in ("TIME", "STIME"):
@@ -162,10 +189,13 @@ class TimeCodec(Codec):
         else:
             ok, expected = isinstance(value, dt.datetime), "datetime.datetime"
         if not ok:
-            raise LocalProtocolError(f"{self.kind} needs a {expected}, got {value!r}")
+            raise LocalProtocolError(f"{self.type_name} needs a {expected}, got {value!r}")
         if getattr(value, "tzinfo", None) is not None:
             raise LocalProtocolError(f"{self.kind} values are naive (TIME_DATE_QUAL says local or UTC)")
-        if getattr(value, "microsecond", False):
+        if self.high:
+            if value.microsecond % 10_000:
+                raise LocalProtocolError(f"{self.type_name} resolves hundredths of a second: {value!r}")
+        elif getattr(value, "microsecond", False):
             raise LocalProtocolError(f"{self.kind} has no sub-second resolution: {value!r}")
         if "second" not in self.fields and self.discrete and getattr(value, "second", False):
             raise LocalProtocolError(f"{self.kind} has no seconds: {value!r}")
