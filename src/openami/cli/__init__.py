@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from openami.cli.c1222 import c1222_app
+from openami.cli.client import register as register_client
+from openami.cli.plc import plc_app
 from openami.cli.table import table_app
 
 __all__ = ["app", "main"]
@@ -18,6 +20,8 @@ app = typer.Typer(
 )
 app.add_typer(table_app, name="table")
 app.add_typer(c1222_app, name="c1222")
+app.add_typer(plc_app, name="plc")
+register_client(app)
 
 
 @app.command()
