@@ -6,6 +6,7 @@ import typer
 
 from openami.cli.c1222 import c1222_app
 from openami.cli.client import register as register_client
+from openami.cli.meter import meter_app
 from openami.cli.plc import plc_app
 from openami.cli.table import table_app
 
@@ -21,6 +22,7 @@ app = typer.Typer(
 app.add_typer(table_app, name="table")
 app.add_typer(c1222_app, name="c1222")
 app.add_typer(plc_app, name="plc")
+app.add_typer(meter_app, name="meter")
 register_client(app)
 
 

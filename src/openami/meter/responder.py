@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from openami.c1218.server import Handler, ServerSession
+from openami.c1219.config import DeviceConfig
 from openami.c1219.layout import Layout
 from openami.c1219.ni import ni_codec
 from openami.c1219.procedures import ProcedureRequest
@@ -90,10 +91,18 @@ class Responder:
     ``sessions`` is announced in the Identify answer (bits 0–6 of session-ctrl; sessionless supported).
     """
 
-    def __init__(self, config: MeterConfig, live: LiveData, *, sessions: int = 16) -> None:
+    def __init__(
+        self,
+        config: MeterConfig,
+        live: LiveData,
+        *,
+        sessions: int = 16,
+        built: tuple[Mapping[int, bytes], DeviceConfig] | None = None,
+    ) -> None:
+        """``built``: prebuilt table octets and device configuration for ``config`` (see `TableStore`)."""
         self.config = config
         self.live = live
-        self.store = TableStore(config)
+        self.store = TableStore(config, built=built)
         self.access = AccessControl(self.store)
         self.procedures = ProcedureRunner(self.store, self.access, live, refresh=self.refresh)
         self.keys = self.access.key_store()

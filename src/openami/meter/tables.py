@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from openami.c1219.config import DeviceConfig
 from openami.c1219.layout import Layout, bind
 from openami.c1219.procedures import PendingEventParams
 from openami.c1219.std import STANDARD_TABLES
@@ -82,9 +83,11 @@ class PendingEntry:
 class TableStore:
     """Octets of every table of a `MeterConfig`, with the table services' checks (module docstring)."""
 
-    def __init__(self, config: MeterConfig) -> None:
+    def __init__(self, config: MeterConfig, *, built: tuple[Mapping[int, bytes], DeviceConfig] | None = None) -> None:
+        """``built``: the octets and device configuration of `build_tables` for ``config``, when the caller
+        has them already (a fleet builds one template and patches each meter's identity tables)."""
         self.config = config
-        octets, self.device = build_tables(config)
+        octets, self.device = build_tables(config) if built is None else (dict(built[0]), built[1])
         self._octets: dict[int, bytes] = octets
         self._versions: dict[int, int] = dict.fromkeys(octets, 0)
         self._numbers = frozenset(octets)
