@@ -784,3 +784,12 @@ def test_eax_large_message_keeps_no_large_buffer() -> None:
     small = bytes(4096)
     assert eax.seal(n, small) == eax_ref(KEY, n, small)
     assert 4096 <= len(eax._scratch) <= 0x10000 + 16
+
+
+@given(st.lists(st.integers(0, 2**40), min_size=1, max_size=6))
+def test_cached_absolute_title_equals_a_fresh_one(arcs: list[int]) -> None:
+    relative = ApTitle(tuple(arcs), True)
+    fresh = ApTitle(C1222_BASE.arcs + tuple(arcs), False)
+    cached = relative.absolute()
+    assert cached == fresh and cached.content() == fresh.content() and cached.acse_value() == fresh.acse_value()
+    assert relative.absolute() is cached

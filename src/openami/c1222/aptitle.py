@@ -22,6 +22,7 @@ class ApTitle:
     relative: bool = False
     _content: bytes = field(init=False, repr=False, compare=False, hash=False)
     _acse: bytes | None = field(default=None, init=False, repr=False, compare=False, hash=False)
+    _absolute: ApTitle | None = field(default=None, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_content", encode_oid_arcs(self.arcs, relative=self.relative))  # validates
@@ -45,6 +46,7 @@ class ApTitle:
         object.__setattr__(title, "arcs", arcs)
         object.__setattr__(title, "relative", relative)
         object.__setattr__(title, "_acse", None)
+        object.__setattr__(title, "_absolute", None)
         # the decoder refuses padded sub-identifiers, so the octets are the canonical encoding — except
         # an absolute OID whose first sub-identifier folds arcs ApTitle would refuse: re-check those
         if relative:
@@ -70,8 +72,19 @@ class ApTitle:
         """This title in absolute form: relative arcs appended to ``base`` (default `C1222_BASE`)."""
         if not self.relative:
             return self
-        root = base if base is not None else C1222_BASE
-        return ApTitle(root.arcs + self.arcs, False)
+        if base is None or base == C1222_BASE:  # the common case, cached (titles are immutable)
+            if self._absolute is None:
+                title = object.__new__(ApTitle)
+                object.__setattr__(title, "arcs", C1222_BASE.arcs + self.arcs)
+                object.__setattr__(title, "relative", False)
+                # absolute content of base ‖ relative arcs = base content ‖ relative content
+                object.__setattr__(title, "_content", C1222_BASE.content() + self._content)
+                object.__setattr__(title, "_acse", None)
+                object.__setattr__(title, "_absolute", None)
+                object.__setattr__(self, "_absolute", title)
+            assert self._absolute is not None
+            return self._absolute
+        return ApTitle(base.arcs + self.arcs, False)
 
     def relative_to(self, base: ApTitle | None = None) -> ApTitle | None:
         """This title relative to ``base`` if it lies under it, else None."""
